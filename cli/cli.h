@@ -1,0 +1,53 @@
+/*
+ * cli.h: what the verbs share. main.c parses the global options and
+ * dispatches to one cmd_<verb>() per file (git builtin/ style); each verb
+ * parses its own flags with getopt_long, answers --help, calls the library
+ * layers, and prints a table or --json. Verbs are thin: logic belongs in
+ * model/, engine/ or config/, which know nothing of argv.
+ */
+#ifndef MIGCTL_CLI_CLI_H
+#define MIGCTL_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "gpu/backend.h"
+#include "util/err.h"
+
+typedef struct {
+    const char *backend;  /* --backend or $MIGCTL_BACKEND; NULL = default */
+    const char *sim_path; /* --sim FILE or $MIGCTL_SIM_STATE */
+    bool color;           /* stdout is a TTY and --no-color not given */
+} cli_globals;
+
+typedef int (*cli_verb_fn)(int argc, char **argv, cli_globals *g);
+
+/* Each verb: argv[0] is the verb name; returns the exit code. */
+int cmd_models(int argc, char **argv, cli_globals *g);
+int cmd_profiles(int argc, char **argv, cli_globals *g);
+int cmd_layouts(int argc, char **argv, cli_globals *g);
+int cmd_status(int argc, char **argv, cli_globals *g);
+int cmd_mode(int argc, char **argv, cli_globals *g);
+int cmd_create(int argc, char **argv, cli_globals *g);
+int cmd_destroy(int argc, char **argv, cli_globals *g);
+int cmd_sim(int argc, char **argv, cli_globals *g);
+int cmd_apply(int argc, char **argv, cli_globals *g);
+int cmd_assert(int argc, char **argv, cli_globals *g);
+int cmd_export(int argc, char **argv, cli_globals *g);
+int cmd_generate_config(int argc, char **argv, cli_globals *g);
+int cmd_plan(int argc, char **argv, cli_globals *g);
+int cmd_replan(int argc, char **argv, cli_globals *g);
+
+/* Open the backend the globals name; prints nothing. */
+int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e);
+
+/* Print "migctl: <verb>: <message>" to stderr and return the exit code. */
+int cli_report(const char *verb, const mig_error *e);
+
+/* Usage error: print "migctl <verb>: <message>\nTry 'migctl <verb> --help'." and return 2. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse a non-negative integer argument; false on junk or overflow. */
+bool cli_parse_uint(const char *s, unsigned *out);
+
+#endif

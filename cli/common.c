@@ -1,0 +1,47 @@
+/*
+ * common.c: helpers every verb uses: opening the backend the global options
+ * name, printing an error once with the right exit code, number parsing.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+
+int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e)
+{
+    return backend_open(g->backend, g->sim_path, out, e);
+}
+
+int cli_report(const char *verb, const mig_error *e)
+{
+    fprintf(stderr, "migctl: %s: %s\n", verb, e->msg);
+    int code = mig_error_exit_code(e);
+    return code ? code : 3;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "migctl %s: ", verb);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'migctl %s --help'.\n", verb);
+    return 2;
+}
+
+bool cli_parse_uint(const char *s, unsigned *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > UINT_MAX)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}

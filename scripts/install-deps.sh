@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# install-deps.sh: install the Debian packages migctl needs to build and test.
+# Idempotent and fast when everything is already there (no apt-get at all).
+set -euo pipefail
+
+PACKAGES=(
+  gcc cmake ninja-build pkg-config   # toolchain
+  libyaml-dev libjansson-dev         # config (YAML) and state/JSON
+  libmicrohttpd-dev                  # exporter HTTP server
+  libcmocka-dev bats jq              # unit and CLI tests
+  clang                              # fuzzers (libFuzzer)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,78 @@
+/*
+ * err.c: the error value of err.h. Messages are truncated, never overflowed;
+ * a prefix that does not fit loses the tail of the original message, not the
+ * context.
+ */
+#include "util/err.h"
+#include "util/nvml_rc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int mig_fail(mig_error *e, mig_err_kind kind, const char *fmt, ...)
+{
+    if (!e)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->kind = kind;
+    e->nvml = 0;
+    return -1;
+}
+
+int mig_fail_nvml(mig_error *e, int rc, const char *fmt, ...)
+{
+    if (!e)
+        return -1;
+    char op[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(op, sizeof op, fmt, ap);
+    va_end(ap);
+    snprintf(e->msg, sizeof e->msg, "%s: %s", op, nvml_rc_string(rc));
+    e->kind = MIG_ERR_BACKEND;
+    e->nvml = rc;
+    return -1;
+}
+
+void mig_error_prefix(mig_error *e, const char *fmt, ...)
+{
+    if (!e)
+        return;
+    char ctx[sizeof e->msg];
+    char old[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx, sizeof ctx, fmt, ap);
+    va_end(ap);
+    memcpy(old, e->msg, sizeof old);
+    snprintf(e->msg, sizeof e->msg, "%s: %s", ctx, old);
+}
+
+void mig_error_clear(mig_error *e)
+{
+    if (!e)
+        return;
+    e->kind = MIG_ERR_NONE;
+    e->nvml = 0;
+    e->msg[0] = '\0';
+}
+
+int mig_error_exit_code(const mig_error *e)
+{
+    switch (e->kind) {
+    case MIG_ERR_NONE:
+        return 0;
+    case MIG_ERR_INPUT:
+        return 2;
+    case MIG_ERR_REFUSED:
+        return 1;
+    case MIG_ERR_BACKEND:
+    case MIG_ERR_SYSTEM:
+        return 3;
+    }
+    return 3;
+}
