@@ -14,18 +14,38 @@
  * Faults: state->fail_op = N makes the Nth following mutating operation fail
  * with state->fail_rc; state->kill_op = N kills the process (SIGKILL) right
  * after the Nth mutating operation has been committed. Both count down in the
- * file, so they work across processes.
+ * file, so they work across processes: sim_fault_check() does both countdowns
+ * (so the front door's commit persists them, even when the operation itself
+ * then fails) and sim_kill_check() only delivers the kill it armed.
+ *
+ * A front door therefore runs each mutating operation as
+ *     sim_open(path, true) -> lookups -> sim_fault_check -> op -> sim_commit
+ *     -> sim_close -> sim_kill_check-equivalent
+ * (sim_kill_check needs the state: call it after sim_commit, before sim_close,
+ * or use sim_close_kill()).
+ *
+ * The file format (version 1):
+ *   {"version": 1, "options": {"gi_ids": "canonical"|"swizzled"}, "serial": N,
+ *    "fault": {"fail_op": N, "fail_rc": RC, "kill_op": N},
+ *    "gpus": [{"index", "model", "uuid", "bus_id", "pci_device_id",
+ *              "pci_subsystem_id", "mig": {"current", "pending"}, "procs": [pid...],
+ *              "gpu_instances": [{"id", "profile_id", "start", "size",
+ *                 "compute_instances": [{"id", "profile_id", "start", "size",
+ *                                        "uuid", "procs": [pid...]}]}]}]}
+ * Processes are kept as counts in memory; their pids are sim_proc_pid().
  */
 #ifndef MIGCTL_GPU_SIM_H
 #define MIGCTL_GPU_SIM_H
 
 #include <stdbool.h>
 #include <limits.h>
+#include <stddef.h>
 
 #include "model/gpu_state.h"
 #include "util/err.h"
 
 #define SIM_MAX_GPUS 64
+#define SIM_MAX_PROCS 64 /* simulated processes per place (GPU or CI) */
 
 typedef struct {
     char path[PATH_MAX];
@@ -38,6 +58,7 @@ typedef struct {
     unsigned kill_op;            /* 0 = no kill armed */
     unsigned n_gpus;
     mig_gpu_state gpus[SIM_MAX_GPUS];
+    bool kill_armed;             /* sim_fault_check counted kill_op down to 0 */
 } sim_state;
 
 /* Create a state file: spec "8xH100-SXM5-80GB[,2xA100-SXM4-40GB]", MIG off
@@ -73,5 +94,41 @@ int sim_procs(sim_state *s, unsigned gpu, int gi_id, int ci_id, bool start, mig_
 /* A reboot: GIs/CIs and processes gone; Hopper and later lose MIG mode, on
  * Ampere a pending mode becomes current. */
 void sim_reboot(sim_state *s);
+
+/* ---- additions ---- */
+
+/* An in-memory state (no file, no lock) built from an init spec, for tests,
+ * benchmarks and the property checks; sim_commit on it fails, sim_close frees. */
+sim_state *sim_new(const char *spec, bool swizzled, mig_error *e);
+
+/* Parse and fully validate a state document (what sim_open does after
+ * reading). `name` names the source in messages. MIG_ERR_INPUT on any
+ * syntactic or semantic problem. out->path / lock_fd are left untouched. */
+int sim_parse(const char *text, size_t len, const char *name, sim_state *out, mig_error *e);
+/* Serialize (the exact text sim_commit writes); malloc'd, NULL on failure. */
+char *sim_dump(const sim_state *s);
+
+/* Start (count 0 means 1) or stop (count 0 means all) simulated processes;
+ * sim_procs() is this with count 0. Not a fault-counted operation. */
+int sim_procs_n(sim_state *s, unsigned gpu, int gi_id, int ci_id, bool start, unsigned count,
+                mig_error *e);
+/* The pid the k-th simulated process of a place gets (gi_id/ci_id < 0: the
+ * whole GPU), so the file and the shim name the same processes. */
+unsigned sim_proc_pid(unsigned gpu, int gi_id, int ci_id, unsigned k);
+
+/* Processes anywhere on the GPU (whole GPU and every CI). */
+unsigned sim_gpu_procs(const mig_gpu_state *g);
+
+/* The GI / CI with that id, or NULL. */
+mig_gi_state *sim_find_gi(sim_state *s, unsigned gpu, unsigned gi_id);
+mig_ci_state *sim_find_ci(mig_gi_state *gi, unsigned ci_id);
+
+/* A deterministic UUID "<prefix>xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx" from a
+ * GPU index and a serial (GPUs use serial 0 and prefix "GPU-"; compute
+ * instances the state's bumped serial and "MIG-"). */
+void sim_uuid(const char *prefix, unsigned gpu, unsigned long long serial, char *buf, size_t len);
+
+/* sim_kill_check then sim_close, for front doors that close first. */
+void sim_close_kill(sim_state *s);
 
 #endif
