@@ -92,4 +92,46 @@ const cfg_entry *cfg_entry_for_gpu(const cfg_config *c, const mig_gpu_state *g);
 int cfg_emit_yaml(FILE *out, const cfg_file *f, mig_error *e);
 int cfg_emit_json(FILE *out, const cfg_file *f, mig_error *e);
 
+/* ---- additions (config helper) ---- */
+
+/* Free one entry's arrays (cfg_free does this for every entry). */
+void cfg_entry_free(cfg_entry *en);
+
+/* "0xDDDDVVVV" or "0xDDDDVVVV:0xSSSSssss", hex case-insensitive; -1 if not. */
+int cfg_parse_device_filter(const char *s, cfg_device_filter *out);
+
+/* A PCI bus id "DDDDDDDD:BB:DD.F" or "DDDD:BB:DD.F" (hex, any case) into its
+ * numbers, so that "0000:01:00.0" and "00000000:01:00.0" compare equal. */
+int cfg_parse_bus_id(const char *s, unsigned *domain, unsigned *bus, unsigned *device,
+                     unsigned *function);
+
+/* "0x%08X" or "0x%08X:0x%08X", as mig-parted's files write filters. */
+void cfg_format_filter(const cfg_device_filter *fl, char *buf, size_t len);
+
+/* Same meaning: configs, entries, selectors and mig-devices equal, marks
+ * (line/col) and the file path ignored. For round-trip checks. */
+bool cfg_equal(const cfg_file *a, const cfg_file *b);
+
+/* mig-parted's entries target disjoint GPU sets: fail (MIG_ERR_INPUT) when
+ * two entries of c select the same GPU, naming both entries' lines. */
+int cfg_check_overlap(const cfg_config *c, const mig_gpu_state *gpus, unsigned n, mig_error *e);
+
+/* For `export`: one config named `label` (NULL: "current") describing the
+ * GPUs' current layouts. Per GPU a profile -> count map (a GI whose only CI
+ * spans it counts under the GI's name, other CIs under "<C>c.<GI>" names);
+ * with placements, GI keys carry "@start". GPUs with identical maps share an
+ * entry; `devices: all` when one entry covers every GPU, else index lists;
+ * device-filter only when GPUs of several PCI device ids are present. GPUs
+ * that are not MIG capable are left out. */
+int cfg_from_states(const mig_gpu_state *gpus, unsigned n, bool placements, const char *label,
+                    cfg_file *out, mig_error *e);
+
+/* For `generate-config`: all-disabled, all-enabled, one all-<profile> per GI
+ * profile (label with '+' as '.', count = how many fit at once) and
+ * all-balanced (7 compute slices: 2x1g + 1x2g + 1x3g of the smallest-memory
+ * base profile per size; 4 slices: 2x1g + 1x2g), for the given models. With
+ * several models, entries carry device-filters (each model's PCI ids) and
+ * models giving the same profile -> count map share one entry. */
+int cfg_generate(const mig_model *const *models, unsigned n_models, cfg_file *out, mig_error *e);
+
 #endif
