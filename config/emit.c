@@ -9,6 +9,7 @@
  * makes parse(emit(f)) equal f. JSON is YAML too, so both forms re-parse
  * with the same parser.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -303,4 +304,22 @@ bool cfg_equal(const cfg_file *a, const cfg_file *b)
                 return false;
     }
     return true;
+}
+
+/* ------------------------------------------------------------ files */
+
+int cfg_write(const char *path, const cfg_file *f, bool json, mig_error *e)
+{
+    FILE *out = path ? fopen(path, "w") : stdout;
+    if (!out)
+        return mig_fail(e, MIG_ERR_INPUT, "%s: cannot write: %s", path, strerror(errno));
+    int rc = json ? cfg_emit_json(out, f, e) : cfg_emit_yaml(out, f, e);
+    if (fflush(out) != 0 && rc == 0)
+        rc = mig_fail(e, MIG_ERR_SYSTEM, "%s: write error: %s", path ? path : "stdout",
+                      strerror(errno));
+    if (path && fclose(out) != 0 && rc == 0)
+        rc = mig_fail(e, MIG_ERR_SYSTEM, "%s: write error: %s", path, strerror(errno));
+    if (path && rc < 0)
+        remove(path); /* never leave half a config behind */
+    return rc;
 }

@@ -105,6 +105,10 @@ int cfg_parse_device_filter(const char *s, cfg_device_filter *out);
 int cfg_parse_bus_id(const char *s, unsigned *domain, unsigned *bus, unsigned *device,
                      unsigned *function);
 
+/* Write f to path (NULL: standard output) as YAML or JSON; on failure a
+ * half-written file is removed. */
+int cfg_write(const char *path, const cfg_file *f, bool json, mig_error *e);
+
 /* "0x%08X" or "0x%08X:0x%08X", as mig-parted's files write filters. */
 void cfg_format_filter(const cfg_device_filter *fl, char *buf, size_t len);
 
