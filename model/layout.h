@@ -92,7 +92,11 @@ int layout_enumerate_maximal(const mig_model *m, const bool *allowed,
 /* The allowed[] mask of base profiles (see layout_maximal). */
 void layout_base_profiles(const mig_model *m, bool allowed[MIG_MAX_PROFILES]);
 
-/* "3g.40gb@4,2g.20gb@0" and back. parse gives MIG_ERR_INPUT with position. */
+/* "3g.40gb@4,2g.20gb@0" and back. format returns the length it needed (as
+ * snprintf; the text is cut to fit len). parse accepts spaces around items,
+ * names in any case, "" for the empty layout, and an item without "@start",
+ * which is placed where the driver would (layout_auto_start); every GI must
+ * fit beside those before it. Errors: MIG_ERR_INPUT "column N: ...". */
 int layout_format(const mig_model *m, const mig_layout *l, char *buf, size_t len);
 int layout_parse(const mig_model *m, const char *text, mig_layout *l, mig_error *e);
 
