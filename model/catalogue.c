@@ -196,3 +196,22 @@ const char *mig_arch_name(mig_arch a)
     }
     return "unknown";
 }
+
+const mig_model *mig_model_find(const char *name, mig_error *e)
+{
+    const mig_model *m = mig_model_by_name(name);
+    if (!m)
+        m = mig_model_by_nvml_name(name);
+    if (m)
+        return m;
+    unsigned n;
+    const mig_model *all = mig_catalogue(&n);
+    char known[512];
+    size_t used = 0;
+    known[0] = '\0';
+    for (unsigned i = 0; i < n && used < sizeof known; i++)
+        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                                 all[i].name);
+    mig_fail(e, MIG_ERR_INPUT, "unknown model '%.64s' (known: %s)", name ? name : "", known);
+    return NULL;
+}

@@ -21,6 +21,8 @@
 
 #include <stdbool.h>
 
+#include "util/err.h"
+
 #define MIG_MAX_PROFILES 16   /* GI profiles per model (RTX PRO 6000 has 11) */
 #define MIG_MAX_STARTS 8      /* placements per profile (7 for a 1g) */
 #define MIG_MAX_SLOTS 12      /* memory slices / placement units (RTX PRO: 12) */
@@ -97,6 +99,9 @@ const mig_model *mig_catalogue(unsigned *n_models);
 const mig_model *mig_model_by_name(const char *name);
 const mig_model *mig_model_by_pci(unsigned pci_device_id); /* 0xDDDDVVVV */
 const mig_model *mig_model_by_nvml_name(const char *nvml_name);
+/* By catalogue name, else by NVML name; NULL with MIG_ERR_INPUT
+ * "unknown model 'X' (known: A30-24GB, ...)" when neither matches. */
+const mig_model *mig_model_find(const char *name, mig_error *e);
 
 /* Profiles of one model. by_name accepts an optional "MIG " prefix. */
 const mig_gi_profile *mig_profile_by_id(const mig_model *m, unsigned id);

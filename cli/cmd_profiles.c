@@ -1,0 +1,335 @@
+/*
+ * cmd_profiles.c: `migctl profiles`: the GPU-instance profiles of a model
+ * (--model, offline, from the catalogue) or of a live GPU (-i N, from the
+ * backend, with how many more of each fit now), as a table, as JSON
+ * (DESIGN.md contract), or as `nvidia-smi mig -lgip` + `-lgipp` text.
+ *
+ * Both sources are turned into one mig_model value (for a live GPU: its
+ * catalogue entry with the profile table replaced by what the backend
+ * reports) plus a per-profile "free" count, so the three printers never
+ * care where the numbers came from.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "model/catalogue.h"
+#include "model/gpu_state.h"
+
+#define VERB "profiles"
+
+typedef struct {
+    const char *model;
+    bool have_gpu;
+    unsigned gpu;
+    bool json, smi, ci;
+} profiles_opts;
+
+/* What the printers show: a model, per-profile free counts, and where it came from. */
+typedef struct {
+    mig_model model;
+    unsigned free[MIG_MAX_PROFILES];
+    unsigned gpu;        /* GPU index printed in the nvidia-smi form */
+    const char *backend; /* NULL when offline */
+    char gpu_name[96];
+} profiles_view;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: migctl profiles --model NAME [--json | --smi] [--ci]\n"
+            "       migctl profiles -i N [--json | --smi] [--ci]\n\n"
+            "GPU-instance profiles of a GPU model (offline, from the catalogue) or of a live GPU\n"
+            "(through the backend, with the number of each that can still be created).\n\n"
+            "  -m, --model NAME  catalogue model, e.g. H100-SXM5-80GB (see 'migctl models')\n"
+            "  -i, --id N        GPU index on the current backend\n"
+            "      --json        {\"model\", \"gpu_instance_profiles\": [{\"name\", \"id\", \"index\",\n"
+            "                    \"compute_slices\", \"memory_slices\", \"memory_mib\", \"sm_count\",\n"
+            "                    \"instance_count\", \"copy_engines\", \"decoders\", \"encoders\", \"jpeg\",\n"
+            "                    \"ofa\", \"placements\": [{\"start\", \"size\"}]}]}; with -i also \"backend\",\n"
+            "                    \"gpu\" and \"free\" per profile\n"
+            "      --smi         print as 'nvidia-smi mig -lgip' followed by '-lgipp'\n"
+            "      --ci          also list the compute-instance profiles inside each GPU instance\n"
+            "                    (JSON: \"compute_instance_profiles\" per profile)\n");
+}
+
+static int parse_opts(int argc, char **argv, profiles_opts *o)
+{
+    static const struct option longs[] = {
+        {"model", required_argument, NULL, 'm'}, {"id", required_argument, NULL, 'i'},
+        {"json", no_argument, NULL, 'j'},        {"smi", no_argument, NULL, 's'},
+        {"ci", no_argument, NULL, 'c'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:i:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'i':
+            if (!cli_parse_uint(optarg, &o->gpu))
+                return cli_usage_error(VERB, "-i needs a GPU index, got '%s'", optarg);
+            o->have_gpu = true;
+            break;
+        case 'j': o->json = true; break;
+        case 's': o->smi = true; break;
+        case 'c': o->ci = true; break;
+        case 'h': usage(stdout); return 1;
+        case ':': return cli_usage_error(VERB, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]);
+    if (!o->model && !o->have_gpu)
+        return cli_usage_error(VERB, "give --model NAME or -i N");
+    if (o->model && o->have_gpu)
+        return cli_usage_error(VERB, "--model and -i exclude each other");
+    if (o->json && o->smi)
+        return cli_usage_error(VERB, "--json and --smi exclude each other");
+    if (o->smi && o->ci)
+        return cli_usage_error(VERB, "--ci has no nvidia-smi form here (nvidia-smi lists CI "
+                                     "profiles only per live GPU instance)");
+    return 0;
+}
+
+/* ---- where the numbers come from ---- */
+
+static int view_offline(const char *name, profiles_view *v, mig_error *e)
+{
+    const mig_model *m = mig_model_find(name, e);
+    if (!m)
+        return -1;
+    v->model = *m;
+    for (unsigned i = 0; i < m->n_profiles; i++)
+        v->free[i] = m->profiles[i].instance_count;
+    v->gpu = 0;
+    snprintf(v->gpu_name, sizeof v->gpu_name, "%s", m->nvml_name);
+    return 0;
+}
+
+static int view_live_gpu(mig_backend *b, unsigned idx, profiles_view *v, mig_error *e)
+{
+    unsigned count;
+    if (b->ops->gpu_count(b, &count, e) < 0)
+        return -1;
+    if (idx >= count)
+        return mig_fail(e, MIG_ERR_INPUT, "GPU index %u out of range (%u GPU%s: 0-%u)", idx, count,
+                        count == 1 ? "" : "s", count ? count - 1 : 0);
+    mig_gpu_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    int rc = b->ops->gpu_state(b, idx, st, e);
+    if (rc == 0) {
+        if (st->model) {
+            v->model = *st->model;
+        } else {
+            memset(&v->model, 0, sizeof v->model);
+            v->model.name = "unknown";
+            v->model.nvml_name = "unknown";
+            v->model.memory_bytes = st->memory_bytes;
+        }
+        snprintf(v->gpu_name, sizeof v->gpu_name, "%s", st->name);
+    }
+    free(st);
+    if (rc < 0)
+        return -1;
+    unsigned n = MIG_MAX_PROFILES;
+    if (b->ops->gi_profiles(b, idx, v->model.profiles, &n, e) < 0)
+        return -1;
+    v->model.n_profiles = n;
+    for (unsigned i = 0; i < n; i++)
+        if (b->ops->remaining_capacity(b, idx, v->model.profiles[i].id, &v->free[i], e) < 0)
+            return -1;
+    v->gpu = idx;
+    v->backend = b->ops->name;
+    return 0;
+}
+
+static int view_live(cli_globals *g, unsigned idx, profiles_view *v, mig_error *e)
+{
+    mig_backend *b;
+    if (cli_open_backend(g, &b, e) < 0)
+        return -1;
+    int rc = view_live_gpu(b, idx, v, e);
+    backend_close(b);
+    return rc;
+}
+
+/* ---- printers ---- */
+
+static void starts_text(const unsigned char *starts, unsigned n, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%u", i ? "," : "", starts[i]);
+}
+
+/* nvidia-smi mig -lgip, the 81-column layout of drivers R550 and later
+ * (reference/nvidia-smi-mig-cli.md section 3), then -lgipp (section 4). */
+static void print_smi(const profiles_view *v)
+{
+    static const char *rule =
+        "+-------------------------------------------------------------------------------+\n";
+    const mig_model *m = &v->model;
+    fputs(rule, stdout);
+    fputs("| GPU instance profiles:                                                        |\n"
+          "| GPU   Name               ID    Instances   Memory     P2P    SM    DEC   ENC  |\n"
+          "|                                Free/Total   GiB              CE    JPEG  OFA  |\n"
+          "|===============================================================================|\n",
+          stdout);
+    for (unsigned i = 0; i < m->n_profiles; i++) {
+        const mig_gi_profile *p = &m->profiles[i];
+        char name[MIG_NAME_LEN + 8], avail[24], gib[24];
+        snprintf(name, sizeof name, "MIG %s", p->name);
+        snprintf(avail, sizeof avail, "%u/%u", v->free[i], p->instance_count);
+        snprintf(gib, sizeof gib, "%.2f", (double)p->memory_mib / 1024.0);
+        printf("|%4u  %-18s%4u     %-11s%-11s%-7s%-7u%-6u%-4u|\n", v->gpu, name, p->id, avail, gib,
+               p->p2p ? "Yes" : "No", p->sm_count, p->decoders, p->encoders);
+        printf("|%62s%2u%5s%-6u%-4u|\n", "", p->copy_engines, "", p->jpeg, p->ofa);
+        fputs(rule, stdout);
+    }
+    for (unsigned i = 0; i < m->n_profiles; i++) {
+        const mig_gi_profile *p = &m->profiles[i];
+        char starts[64];
+        starts_text(p->starts, p->n_starts, starts, sizeof starts);
+        printf("GPU %2u Profile ID %2u %s {%s}:%u\n", v->gpu, p->id,
+               p->n_starts == 1 ? "Placement :" : "Placements:", starts, p->memory_slices);
+    }
+}
+
+static void print_ci_rows(const mig_model *m, const mig_gi_profile *p)
+{
+    mig_ci_profile cis[MIG_MAX_CI_PROFILES];
+    unsigned n = mig_ci_profiles(m, p, cis);
+    for (unsigned k = 0; k < n; k++) {
+        char starts[64];
+        starts_text(cis[k].starts, cis[k].n_starts, starts, sizeof starts);
+        printf("    ci %-2u %-18s %2u compute slice%s  SM %-4u fits %u  at {%s}:%u%s\n", cis[k].id,
+               cis[k].name, cis[k].compute_slices, cis[k].compute_slices == 1 ? " " : "s",
+               cis[k].sm_count, cis[k].instance_count, starts, cis[k].compute_slices,
+               cis[k].is_default ? "  (default)" : "");
+    }
+}
+
+static void print_table(const profiles_view *v, bool with_ci)
+{
+    const mig_model *m = &v->model;
+    if (v->backend)
+        printf("GPU %u: %s (%s), backend %s\n", v->gpu, v->gpu_name, m->name, v->backend);
+    else
+        printf("%s: %s, %s\n", m->name, m->nvml_name, mig_arch_name(m->arch));
+    printf("%u memory slices, %u compute slices, %u SMs, at most %u GPU instances\n\n",
+           m->memory_slices, m->compute_slices, m->sm_count, m->max_gis);
+    printf("%-16s %3s %4s %7s %7s %8s %4s %3s %3s %3s %4s %3s  %-9s %s\n", "PROFILE", "ID", "IDX",
+           "COMPUTE", "MEMORY", "MiB", "SM", "CE", "DEC", "ENC", "JPEG", "OFA",
+           v->backend ? "FREE" : "INSTANCES", "PLACEMENTS {start}:size");
+    for (unsigned i = 0; i < m->n_profiles; i++) {
+        const mig_gi_profile *p = &m->profiles[i];
+        char compute[16], memory[16], count[24], starts[64];
+        snprintf(compute, sizeof compute, "%u/%u", p->compute_slices, m->compute_slices);
+        snprintf(memory, sizeof memory, "%u/%u", p->memory_slices, m->memory_slices);
+        if (v->backend)
+            snprintf(count, sizeof count, "%u/%u", v->free[i], p->instance_count);
+        else
+            snprintf(count, sizeof count, "%u", p->instance_count);
+        starts_text(p->starts, p->n_starts, starts, sizeof starts);
+        printf("%-16s %3u %4u %7s %7s %8llu %4u %3u %3u %3u %4u %3u  %-9s {%s}:%u\n", p->name,
+               p->id, p->index, compute, memory, p->memory_mib, p->sm_count, p->copy_engines,
+               p->decoders, p->encoders, p->jpeg, p->ofa, count, starts, p->memory_slices);
+        if (with_ci)
+            print_ci_rows(m, p);
+    }
+}
+
+static json_t *placements_json(const unsigned char *starts, unsigned n, unsigned size)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:i, s:i}", "start", (int)starts[i], "size", (int)size));
+    return a;
+}
+
+static json_t *ci_profiles_json(const mig_model *m, const mig_gi_profile *p)
+{
+    mig_ci_profile cis[MIG_MAX_CI_PROFILES];
+    unsigned n = mig_ci_profiles(m, p, cis);
+    json_t *a = json_array();
+    for (unsigned k = 0; k < n; k++)
+        json_array_append_new(
+            a, json_pack("{s:s, s:i, s:i, s:i, s:i, s:b, s:o}", "name", cis[k].name, "id",
+                         (int)cis[k].id, "compute_slices", (int)cis[k].compute_slices, "sm_count",
+                         (int)cis[k].sm_count, "instance_count", (int)cis[k].instance_count,
+                         "default", cis[k].is_default, "placements",
+                         placements_json(cis[k].starts, cis[k].n_starts, cis[k].compute_slices)));
+    return a;
+}
+
+static json_t *gi_profile_json(const profiles_view *v, unsigned i, bool with_ci)
+{
+    const mig_gi_profile *p = &v->model.profiles[i];
+    json_t *o = json_pack(
+        "{s:s, s:i, s:i, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:o}", "name", p->name,
+        "id", (int)p->id, "index", (int)p->index, "compute_slices", (int)p->compute_slices,
+        "memory_slices", (int)p->memory_slices, "memory_mib", (json_int_t)p->memory_mib,
+        "sm_count", (int)p->sm_count, "instance_count", (int)p->instance_count, "copy_engines",
+        (int)p->copy_engines, "decoders", (int)p->decoders, "encoders", (int)p->encoders, "jpeg",
+        (int)p->jpeg, "ofa", (int)p->ofa, "placements",
+        placements_json(p->starts, p->n_starts, p->memory_slices));
+    json_object_set_new(o, "p2p", json_boolean(p->p2p));
+    if (v->backend)
+        json_object_set_new(o, "free", json_integer(v->free[i]));
+    if (with_ci)
+        json_object_set_new(o, "compute_instance_profiles", ci_profiles_json(&v->model, p));
+    return o;
+}
+
+static int print_json(const profiles_view *v, bool with_ci)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "model", json_string(v->model.name));
+    if (v->backend) {
+        json_object_set_new(root, "backend", json_string(v->backend));
+        json_object_set_new(root, "gpu", json_integer(v->gpu));
+        json_object_set_new(root, "name", json_string(v->gpu_name));
+    }
+    json_t *list = json_array();
+    for (unsigned i = 0; i < v->model.n_profiles; i++)
+        json_array_append_new(list, gi_profile_json(v, i, with_ci));
+    json_object_set_new(root, "gpu_instance_profiles", list);
+    int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    putchar('\n');
+    return rc == 0 ? 0 : 3;
+}
+
+int cmd_profiles(int argc, char **argv, cli_globals *g)
+{
+    profiles_opts o = {0};
+    int rc = parse_opts(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    profiles_view *v = calloc(1, sizeof *v);
+    mig_error e = {0};
+    if (!v) {
+        mig_fail(&e, MIG_ERR_SYSTEM, "out of memory");
+        return cli_report(VERB, &e);
+    }
+    rc = o.model ? view_offline(o.model, v, &e) : view_live(g, o.gpu, v, &e);
+    if (rc < 0) {
+        free(v);
+        return cli_report(VERB, &e);
+    }
+    if (o.json)
+        rc = print_json(v, o.ci);
+    else if (o.smi)
+        print_smi(v);
+    else
+        print_table(v, o.ci);
+    free(v);
+    return rc;
+}
