@@ -1,0 +1,286 @@
+/*
+ * cmd_apply.c: `migctl apply`, make the GPUs match a mig-parted v1 config
+ * with the fewest operations, transactionally. The verb parses flags, reads
+ * the config and hooks files, takes the apply lock, opens the backend once,
+ * prints the plan and the outcome; engine/apply.c does the work (plan,
+ * journal, execute, verify, roll back, hooks).
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "engine/apply.h"
+#include "engine/lock.h"
+
+static void apply_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: migctl apply -f FILE [-c NAME] [--dry-run] [--force] [--reset]\n"
+            "                    [--hooks FILE] [--hook-timeout SEC] [--journal FILE]\n"
+            "                    [--lock FILE] [--no-wait] [--json]\n\n"
+            "Make the GPUs match a mig-parted v1 config with the fewest operations: keep every\n"
+            "instance that can stay, destroy only what must go, create the rest at planned\n"
+            "placements. Prints the plan, then executes it. Transactional: a journal is written\n"
+            "before the first operation, the result is verified after the last, and on any failure\n"
+            "the previous layout is restored. An apply that was killed is finished by the next one.\n\n"
+            "  -f, --config-file FILE  the config ('-' reads standard input)\n"
+            "  -c, --selected-config NAME\n"
+            "                          which named config (optional when the file has one)\n"
+            "      --dry-run           print the plan and stop; nothing is changed, no hook runs\n"
+            "      --force             allow destroying busy instances (with processes)\n"
+            "      --reset             reset the GPUs whose MIG mode change is pending (Ampere),\n"
+            "                          and only those\n"
+            "  -k, --hooks FILE        mig-parted hooks file (apply-start, pre-apply-mode,\n"
+            "                          pre-apply-config, apply-exit)\n"
+            "      --hook-timeout SEC  per hook command (default %d); the process group is killed\n"
+            "      --journal FILE      journal path (default %s, or <state file>.journal\n"
+            "                          for a simulated node)\n"
+            "      --lock FILE         lock file (default $MIGCTL_LOCK, %s, or\n"
+            "                          <state file>.apply.lock for a simulated node)\n"
+            "      --no-wait           fail at once (exit 1) when another apply holds the lock\n"
+            "      --json              print the result as JSON (progress goes to stderr)\n"
+            "  -h, --help              this help\n\n"
+            "Exit: 0 applied or unchanged, 1 refused (busy or impossible) or a mode change\n"
+            "pending a reset, 2 bad input, 3 an operation or hook failed (rolled back).\n",
+            HOOK_DEFAULT_TIMEOUT_S, MIG_JOURNAL_DEFAULT_PATH, MIG_LOCK_DEFAULT_PATH);
+}
+
+typedef struct {
+    const char *config_file, *config_name, *hooks_path, *journal, *lock;
+    unsigned hook_timeout_s;
+    bool dry_run, force, reset, json, no_wait;
+} apply_args;
+
+static int parse_args(int argc, char **argv, apply_args *a)
+{
+    enum { O_DRY = 256, O_FORCE, O_RESET, O_TIMEOUT, O_JOURNAL, O_LOCK, O_NOWAIT, O_JSON };
+    static const struct option longs[] = {
+        {"config-file", required_argument, NULL, 'f'},
+        {"selected-config", required_argument, NULL, 'c'},
+        {"hooks", required_argument, NULL, 'k'},
+        {"hooks-file", required_argument, NULL, 'k'},
+        {"dry-run", no_argument, NULL, O_DRY},
+        {"force", no_argument, NULL, O_FORCE},
+        {"reset", no_argument, NULL, O_RESET},
+        {"hook-timeout", required_argument, NULL, O_TIMEOUT},
+        {"journal", required_argument, NULL, O_JOURNAL},
+        {"lock", required_argument, NULL, O_LOCK},
+        {"no-wait", no_argument, NULL, O_NOWAIT},
+        {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0}};
+    a->hook_timeout_s = HOOK_DEFAULT_TIMEOUT_S;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":f:c:k:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'f': a->config_file = optarg; break;
+        case 'c': a->config_name = optarg; break;
+        case 'k': a->hooks_path = optarg; break;
+        case O_DRY: a->dry_run = true; break;
+        case O_FORCE: a->force = true; break;
+        case O_RESET: a->reset = true; break;
+        case O_JOURNAL: a->journal = optarg; break;
+        case O_LOCK: a->lock = optarg; break;
+        case O_NOWAIT: a->no_wait = true; break;
+        case O_JSON: a->json = true; break;
+        case O_TIMEOUT:
+            if (!cli_parse_uint(optarg, &a->hook_timeout_s) || a->hook_timeout_s == 0 ||
+                a->hook_timeout_s > 86400)
+                return cli_usage_error("apply", "--hook-timeout needs seconds (1-86400), not '%s'",
+                                       optarg);
+            break;
+        case 'h': apply_usage(stdout); return 0;
+        case ':': return cli_usage_error("apply", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("apply", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("apply", "unexpected argument '%s'", argv[optind]);
+    if (!a->config_file)
+        return cli_usage_error("apply", "a config file is required (-f FILE)");
+    return -1; /* carry on */
+}
+
+/* ------------------------------------------------------------ printing */
+
+static void print_plan(FILE *out, const apply_session *s, const char *config_name)
+{
+    const mig_plan *p = &s->plan;
+    fprintf(out, "Plan for config '%s': %u operation%s\n", config_name, p->n_ops,
+            p->n_ops == 1 ? "" : "s");
+    for (unsigned i = 0; i < p->n_gpus; i++) {
+        const mig_gpu_plan *gp = &p->gpus[i];
+        const mig_gpu_state *g = i < s->n_gpus ? &s->before[i] : NULL;
+        fprintf(out, "GPU %u  %s  %s", gp->gpu, g && g->model ? g->model->name : "?",
+                mig_gpu_plan_status_name(gp->status));
+        if (gp->status == MIG_GPU_CHANGE)
+            fprintf(out, " (%u operation%s%s)", gp->n_ops, gp->n_ops == 1 ? "" : "s",
+                    gp->needs_reset ? ", mode change needs a reset on this GPU" : "");
+        if (gp->reason[0])
+            fprintf(out, ": %s", gp->reason);
+        fputc('\n', out);
+        for (unsigned k = gp->first_op; k < gp->first_op + gp->n_ops && k < p->n_ops; k++) {
+            const mig_op *op = &p->ops[k];
+            if (op->kind == MIG_OP_SET_MODE)
+                fprintf(out, "    set-mode %s\n", op->enable ? "on" : "off");
+            else if (op->kind == MIG_OP_CREATE_CI || op->kind == MIG_OP_DESTROY_CI)
+                fprintf(out, "    %-10s %s%s\n", mig_op_kind_name(op->kind), op->profile,
+                        op->busy ? "  (busy: --force)" : "");
+            else
+                fprintf(out, "    %-10s %s@%u%s\n", mig_op_kind_name(op->kind), op->profile,
+                        op->start, op->busy ? "  (busy: --force)" : "");
+        }
+    }
+}
+
+static void print_outcome(FILE *out, const apply_session *s, const apply_report *r)
+{
+    switch (r->result) {
+    case APPLY_APPLIED:
+        fprintf(out, "MIG configuration applied: %u operation%s, verified\n", r->n_done,
+                r->n_done == 1 ? "" : "s");
+        break;
+    case APPLY_UNCHANGED:
+        fprintf(out, "MIG configuration already applied: nothing to do\n");
+        break;
+    case APPLY_DRY_RUN:
+        fprintf(out, "dry run: %u operation%s planned; nothing changed\n", s->plan.n_ops,
+                s->plan.n_ops == 1 ? "" : "s");
+        break;
+    case APPLY_PENDING_RESET:
+        fprintf(out, "applied, except GPUs whose MIG mode change awaits a reset (rerun with --reset)\n");
+        break;
+    case APPLY_REFUSED:
+    case APPLY_FAILED:
+        break;
+    }
+}
+
+static void on_lock_wait(const char *path, long holder, void *ctx)
+{
+    (void)ctx;
+    if (holder)
+        fprintf(stderr, "migctl: apply: waiting for the lock %s (held by pid %ld)...\n", path,
+                holder);
+    else
+        fprintf(stderr, "migctl: apply: waiting for the lock %s...\n", path);
+}
+
+static void print_stale(const apply_session *s)
+{
+    const mig_journal *j = s->stale;
+    fprintf(stderr,
+            "migctl: apply: a previous apply (pid %ld, config '%s' from %s) was interrupted after "
+            "%u of %u operations%s; converging from the real state\n",
+            j->pid, j->config_name, j->config_file, j->done, j->n_ops,
+            strcmp(j->phase, "rollback") == 0 ? " while rolling back" : "");
+}
+
+/* ------------------------------------------------------------ the verb */
+
+typedef struct {
+    cfg_file cfg;
+    hooks_file hooks;
+    bool have_cfg, have_hooks;
+    int lock_fd;
+    mig_backend *b;
+    apply_session s;
+    bool have_session;
+} apply_resources;
+
+static void release(apply_resources *res)
+{
+    if (res->have_session)
+        apply_session_free(&res->s);
+    backend_close(res->b);
+    lock_release(res->lock_fd);
+    if (res->have_hooks)
+        hooks_free(&res->hooks);
+    if (res->have_cfg)
+        cfg_free(&res->cfg);
+}
+
+static int finish(const apply_args *a, const apply_session *s, const apply_report *r)
+{
+    if (a->json) {
+        json_t *doc = apply_report_json(s, r);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(doc);
+    } else {
+        print_outcome(stdout, s, r);
+    }
+    if (r->result == APPLY_REFUSED || r->result == APPLY_PENDING_RESET ||
+        r->result == APPLY_FAILED)
+        fprintf(stderr, "migctl: apply: %s\n", r->error.msg);
+    return apply_exit_code(r);
+}
+
+static int run(const apply_args *a, cli_globals *g, apply_resources *res)
+{
+    mig_error e;
+    mig_error_clear(&e);
+    if (cfg_parse_file(a->config_file, &res->cfg, &e) < 0)
+        return cli_report("apply", &e);
+    res->have_cfg = true;
+    const cfg_config *c = cfg_select(&res->cfg, a->config_name, &e);
+    if (!c)
+        return cli_report("apply", &e);
+    if (a->hooks_path) {
+        if (hooks_parse_file(a->hooks_path, &res->hooks, &e) < 0)
+            return cli_report("apply", &e);
+        res->have_hooks = true;
+    }
+    const char *sim_state = sim_default_path(g->sim_path);
+    char lock_path[4096], journal_path[4096];
+    lock_default_path(a->lock, sim_state, lock_path, sizeof lock_path);
+    journal_default_path(a->journal, sim_state, journal_path, sizeof journal_path);
+    if (lock_acquire(lock_path, !a->no_wait, on_lock_wait, NULL, &res->lock_fd, &e) < 0)
+        return cli_report("apply", &e);
+    if (cli_open_backend(g, &res->b, &e) < 0)
+        return cli_report("apply", &e);
+
+    apply_options o = {
+        .config_file = a->config_file,
+        .config_name = c->name,
+        .hooks_path = a->hooks_path,
+        .hooks = res->have_hooks ? &res->hooks : NULL,
+        .hook_timeout_ms = a->hook_timeout_s * 1000u,
+        .hook_stdout_to_stderr = a->json,
+        .journal_path = journal_path,
+        .dry_run = a->dry_run,
+        .force = a->force,
+        .reset = a->reset,
+        .progress = a->json ? stderr : stdout,
+    };
+    res->have_session = true;
+    if (apply_prepare(res->b, c, &o, &res->s, &e) < 0)
+        return cli_report("apply", &e);
+    if (res->s.stale_journal)
+        print_stale(&res->s);
+    print_plan(a->json ? stderr : stdout, &res->s, c->name);
+    apply_report *r = calloc(1, sizeof *r);
+    if (!r)
+        return cli_report("apply", (mig_fail(&e, MIG_ERR_SYSTEM, "out of memory"), &e));
+    apply_execute(res->b, &res->s, &o, r);
+    int code = finish(a, &res->s, r);
+    free(r);
+    return code;
+}
+
+int cmd_apply(int argc, char **argv, cli_globals *g)
+{
+    apply_args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    apply_resources res = {.lock_fd = -1};
+    rc = run(&a, g, &res);
+    release(&res);
+    return rc;
+}
