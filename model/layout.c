@@ -345,32 +345,61 @@ typedef struct {
     void *ctx;
 } enum_walk;
 
-/* Placements ordered by start, larger GIs first at the same start, so the
- * walk (include before exclude) begins with the whole-GPU layout and every
- * layout it reports is already in canonical (by start) order. */
+/* Walk order: by start, then larger GIs first (memory, then compute), then
+ * profile position. So the walk (include before exclude) begins with the
+ * whole-GPU layout, and every layout it reports is in canonical order. */
+static bool walk_before(const mig_model *m, mig_gi_place a, mig_gi_place b)
+{
+    const mig_gi_profile *pa = &m->profiles[a.profile], *pb = &m->profiles[b.profile];
+    if (a.start != b.start)
+        return a.start < b.start;
+    if (pa->memory_slices != pb->memory_slices)
+        return pa->memory_slices > pb->memory_slices;
+    if (pa->compute_slices != pb->compute_slices)
+        return pa->compute_slices > pb->compute_slices;
+    return a.profile < b.profile;
+}
+
 static void collect_places(enum_walk *w)
 {
     const mig_model *m = w->m;
     w->n_places = 0;
-    for (unsigned start = 0; start < MIG_MAX_SLOTS; start++)
-        for (unsigned size = MIG_MAX_SLOTS; size >= 1; size--)
-            for (unsigned pos = 0; pos < m->n_profiles; pos++) {
-                const mig_gi_profile *p = &m->profiles[pos];
-                if (w->allowed[pos] && p->memory_slices == size && layout_start_valid(p, start)) {
-                    w->places[w->n_places].profile = (unsigned char)pos;
-                    w->places[w->n_places].start = (unsigned char)start;
-                    w->n_places++;
-                }
-            }
+    for (unsigned pos = 0; pos < m->n_profiles; pos++) {
+        const mig_gi_profile *p = &m->profiles[pos];
+        for (unsigned i = 0; w->allowed[pos] && i < p->n_starts && i < MIG_MAX_STARTS; i++) {
+            mig_gi_place x = {(unsigned char)pos, p->starts[i]};
+            unsigned j = w->n_places++;
+            for (; j > 0 && walk_before(m, x, w->places[j - 1]); j--)
+                w->places[j] = w->places[j - 1];
+            w->places[j] = x;
+        }
+    }
+}
+
+/* sum_fits for a placement known to be in its profile's list. */
+static bool place_fits(const enum_walk *w, mig_gi_place pl)
+{
+    const mig_gi_profile *p = &w->m->profiles[pl.profile];
+    return !(w->sum.mask & span_mask(pl.start, p->memory_slices)) &&
+           profile_blocked(w->m, &w->sum, pl.profile) == MIG_FIT_OK;
+}
+
+/* Maximal = none of the allowed placements fits (they are all in places[]). */
+static bool walk_maximal(const enum_walk *w)
+{
+    for (unsigned k = 0; k < w->n_places; k++)
+        if (place_fits(w, w->places[k]))
+            return false;
+    return true;
 }
 
 static int walk(enum_walk *w, unsigned i)
 {
     if (i == w->n_places)
-        return sum_maximal(w->m, &w->sum, w->allowed) ? w->visit(&w->cur, w->ctx) : 0;
+        return walk_maximal(w) ? w->visit(&w->cur, w->ctx) : 0;
     mig_gi_place pl = w->places[i];
     const mig_gi_profile *p = &w->m->profiles[pl.profile];
-    if (sum_fits(w->m, &w->sum, pl.profile, pl.start) == MIG_FIT_OK) {
+    if (place_fits(w, pl)) {
         sum_add(&w->sum, p, pl.profile, pl.start);
         w->cur.gi[w->cur.n++] = pl;
         int rc = walk(w, i + 1);
