@@ -1,0 +1,265 @@
+/*
+ * cmd_create.c: `migctl create -i N PROFILE[@START] ... [-C] [--json]`, like
+ * `nvidia-smi mig -cgi ... [-C]`: GPU instances are created in the order
+ * given (with -C each one's default compute instance right after it), and
+ * the first failure stops the run, naming what failed; what was created
+ * before it stays.
+ *
+ * Every argument is checked against the GPU's model before anything is
+ * created, so a typo (unknown profile, a compute-instance name, a placement
+ * not in the profile's list, a GPU index out of range) is a usage error
+ * (exit 2) and changes nothing. What only the GPU can know (overlap, no
+ * room, MIG off) comes back from the backend with NVML's message (exit 3).
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "model/layout.h"
+#include "model/profile_name.h"
+#include "util/nvml_rc.h"
+
+#define CREATE_MAX 64
+
+static void create_usage(FILE *out)
+{
+    fprintf(out, "usage: migctl create -i N PROFILE[@START] ... [-C] [--json]\n\n"
+                 "Create GPU instances on GPU N, in the order given, as nvidia-smi mig -cgi does.\n"
+                 "PROFILE is a GPU-instance profile name of the GPU's model (3g.40gb, 1g.10gb+me;\n"
+                 "see 'migctl profiles -i N') or its numeric id (9); @START pins the placement\n"
+                 "(the first memory slice; it must be in the profile's placement list). Without\n"
+                 "@START the driver chooses. Stops at the first failure; earlier instances stay.\n\n"
+                 "  -i, --gpu N   the GPU (required)\n"
+                 "  -C            also create each GPU instance's default compute instance\n"
+                 "  --json        machine-readable result\n");
+}
+
+typedef struct {
+    const char *text;             /* as typed */
+    const mig_gi_profile *gi;
+    int start;
+} create_req;
+
+static bool all_digits(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static int parse_start(const char *text, const char *at, int *start, mig_error *e)
+{
+    unsigned v;
+    if (!cli_parse_uint(at + 1, &v) || v >= MIG_MAX_SLOTS * 4)
+        return mig_fail(e, MIG_ERR_INPUT, "'%s': expected a start slice after '@'", text);
+    *start = (int)v;
+    return 0;
+}
+
+/* "3g.40gb", "3g.40gb@4", "9", "9@4" -> profile + start, checked against m. */
+static int resolve_arg(const mig_model *m, const char *text, create_req *r, mig_error *e)
+{
+    r->text = text;
+    r->start = -1;
+    const char *at = strchr(text, '@');
+    size_t plen = at ? (size_t)(at - text) : strlen(text);
+    if (all_digits(text, plen)) {
+        unsigned id = 0;
+        for (size_t i = 0; i < plen && id < 1000; i++)
+            id = id * 10 + (unsigned)(text[i] - '0');
+        r->gi = mig_profile_by_id(m, id);
+        if (!r->gi)
+            return mig_fail(e, MIG_ERR_INPUT, "'%s': %s has no GPU instance profile with id %u",
+                            text, m->name, id);
+        if (at && parse_start(text, at, &r->start, e) < 0)
+            return -1;
+    } else {
+        char name[MIG_NAME_LEN + 16];
+        mig_profile_name n;
+        mig_ci_profile ci;
+        if (mig_profile_ref_parse(text, name, sizeof name, &r->start, e) < 0 ||
+            mig_profile_name_parse(name, &n, e) < 0)
+            return -1;
+        if (n.ci_slices)
+            return mig_fail(e, MIG_ERR_INPUT,
+                            "'%s' is a compute-instance profile; create takes GPU-instance "
+                            "profiles (with -C each gets its default compute instance)",
+                            text);
+        if (mig_profile_resolve(m, &n, &r->gi, &ci, e) < 0)
+            return -1;
+    }
+    if (r->start >= 0 && !layout_start_valid(r->gi, (unsigned)r->start)) {
+        char list[64] = "";
+        size_t used = 0;
+        for (unsigned i = 0; i < r->gi->n_starts && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%u", i ? ", " : "",
+                                     r->gi->starts[i]);
+        return mig_fail(e, MIG_ERR_INPUT,
+                        "'%s': placement not allowed: %s can start only at %s", text,
+                        r->gi->name, list);
+    }
+    return 0;
+}
+
+static int get_state(mig_backend *b, unsigned gpu, mig_gpu_state *st, mig_error *e)
+{
+    unsigned n;
+    if (b->ops->gpu_count(b, &n, e) < 0)
+        return -1;
+    if (gpu >= n)
+        return mig_fail(e, MIG_ERR_INPUT, "GPU index %u out of range (%u GPU%s: 0-%u)", gpu, n,
+                        n == 1 ? "" : "s", n ? n - 1 : 0);
+    if (b->ops->gpu_state(b, gpu, st, e) < 0) {
+        mig_error_prefix(e, "GPU %u", gpu);
+        return -1;
+    }
+    return 0;
+}
+
+/* Create one GI (and with -C its default CI); appends to `done` for --json. */
+static int create_one(mig_backend *b, unsigned gpu, const mig_model *m, const create_req *r,
+                      bool with_ci, bool json, json_t *done, mig_error *e)
+{
+    unsigned gi_id, ci_id;
+    if (b->ops->create_gi(b, gpu, r->gi->id, r->start, &gi_id, e) < 0) {
+        mig_error_prefix(e, "GPU %u: create %s", gpu, r->text);
+        return -1;
+    }
+    mig_gpu_state st;
+    if (get_state(b, gpu, &st, e) < 0)
+        return -1;
+    const mig_gi_state *gi = gpu_state_find_gi(&st, gi_id);
+    unsigned start = gi ? gi->start : 0, size = gi ? gi->size : r->gi->memory_slices;
+    json_t *entry = json_pack("{s:i,s:s,s:i,s:{s:i,s:i},s:[]}", "id", (int)gi_id, "profile",
+                              r->gi->name, "profile_id", (int)r->gi->id, "placement", "start",
+                              (int)start, "size", (int)size, "compute_instances");
+    json_array_append_new(done, entry);
+    if (!json)
+        printf("Created GPU instance ID %2u on GPU %2u using profile %s (ID %2u) at %u:%u\n",
+               gi_id, gpu, r->gi->name, r->gi->id, start, size);
+    if (!with_ci)
+        return 0;
+    mig_ci_profile ci;
+    if (!mig_ci_default(m, r->gi, &ci))
+        return mig_fail(e, MIG_ERR_INPUT, "%s has no default compute instance profile",
+                        r->gi->name);
+    if (b->ops->create_ci(b, gpu, gi_id, ci.id, -1, &ci_id, e) < 0) {
+        mig_error_prefix(e, "GPU %u: create the compute instance of GPU instance %u", gpu, gi_id);
+        return -1;
+    }
+    if (get_state(b, gpu, &st, e) < 0)
+        return -1;
+    const char *uuid = "";
+    gi = gpu_state_find_gi(&st, gi_id);
+    for (unsigned k = 0; gi && k < gi->n_ci; k++)
+        if (gi->ci[k].id == ci_id)
+            uuid = gi->ci[k].uuid;
+    json_array_append_new(json_object_get(entry, "compute_instances"),
+                          json_pack("{s:i,s:s,s:i,s:s}", "id", (int)ci_id, "profile", ci.name,
+                                    "profile_id", (int)ci.id, "uuid", uuid));
+    if (!json)
+        printf("Created compute instance ID %2u on GPU %2u GPU instance ID %2u using profile %s "
+               "(ID %2u)\n",
+               ci_id, gpu, gi_id, ci.name, ci.id);
+    return 0;
+}
+
+typedef struct {
+    unsigned gpu;
+    bool with_ci, json;
+    int n;
+    char **profiles;
+} create_args;
+
+/* NOT_SUPPORTED with MIG off: say what to do about it after NVML's text. */
+static void append_hint(mig_error *e, unsigned gpu)
+{
+    char msg[sizeof e->msg + 128];
+    snprintf(msg, sizeof msg, "%s (MIG mode is off on GPU %u: run 'migctl mode -i %u on')", e->msg,
+             gpu, gpu);
+    msg[sizeof e->msg - 1] = '\0';
+    memcpy(e->msg, msg, sizeof e->msg);
+}
+
+static int run_create(mig_backend *b, const create_args *a, json_t *done, mig_error *e)
+{
+    mig_gpu_state st;
+    if (get_state(b, a->gpu, &st, e) < 0)
+        return -1;
+    if (!st.model)
+        return mig_fail(e, MIG_ERR_REFUSED, "GPU %u (%s) is not a MIG-capable GPU migctl knows",
+                        a->gpu, st.name);
+    create_req reqs[CREATE_MAX];
+    for (int i = 0; i < a->n; i++)
+        if (resolve_arg(st.model, a->profiles[i], &reqs[i], e) < 0)
+            return -1;
+    for (int i = 0; i < a->n; i++) {
+        if (create_one(b, a->gpu, st.model, &reqs[i], a->with_ci, a->json, done, e) < 0) {
+            if (e->nvml == NVML_ERROR_NOT_SUPPORTED && !st.mig_current)
+                append_hint(e, a->gpu);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cmd_create(int argc, char **argv, cli_globals *g)
+{
+    static const struct option opts[] = {{"gpu", required_argument, 0, 'i'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    create_args a = {0};
+    bool have_gpu = false;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "i:Ch", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            if (!cli_parse_uint(optarg, &a.gpu))
+                return cli_usage_error("create", "-i needs a GPU index, not '%s'", optarg);
+            have_gpu = true;
+            break;
+        case 'C': a.with_ci = true; break;
+        case 'j': a.json = true; break;
+        case 'h': create_usage(stdout); return 0;
+        default: return cli_usage_error("create", "unknown option");
+        }
+    }
+    if (!have_gpu)
+        return cli_usage_error("create", "-i N (the GPU) is required");
+    a.n = argc - optind;
+    a.profiles = argv + optind;
+    if (a.n == 0)
+        return cli_usage_error("create", "name at least one profile (e.g. 3g.40gb or 3g.40gb@4)");
+    if (a.n > CREATE_MAX)
+        return cli_usage_error("create", "at most %d profiles at once", CREATE_MAX);
+
+    mig_error e;
+    mig_backend *b;
+    if (cli_open_backend(g, &b, &e) < 0)
+        return cli_report("create", &e);
+    json_t *done = json_array();
+    int rc = run_create(b, &a, done, &e);
+    backend_close(b);
+    if (a.json) {
+        json_t *root = json_pack("{s:i,s:o,s:o}", "gpu", (int)a.gpu, "created", done, "error",
+                                 rc < 0 ? json_string(e.msg) : json_null());
+        char *text = json_dumps(root, JSON_INDENT(2));
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(root);
+    } else {
+        json_decref(done);
+    }
+    return rc < 0 ? cli_report("create", &e) : 0;
+}
