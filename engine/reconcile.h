@@ -45,22 +45,60 @@ typedef struct {
     bool mig_enabled;
     unsigned n_gi;
     mig_desired_gi gi[MIG_MAX_GI];
+    bool impossible;         /* the entry cannot be laid out on this model */
+    char reason[384];        /* why, naming the conflicting keys */
 } mig_desired_gpu;
 
 /* Resolve the entry of c that selects GPU g into a desired state: profile
  * names resolved against g's model, CI-profile keys ("1c.3g.40gb": 3) packed
- * into as few GIs of that profile as fit, pinned placements kept. A GPU no
- * entry selects gets selected=false (left untouched). MIG_ERR_INPUT with the
- * file:line:col of the offending key when a profile does not exist on the
- * model or the counts cannot fit on it at all. */
+ * into as few GIs of that profile as fit (fewest GIs, exact), every GI key a
+ * GI with its default CI, pinned placements kept. A GPU no entry selects gets
+ * selected=false (left untouched).
+ *
+ * Errors: MIG_ERR_INPUT when a key names a profile the model does not have
+ * (or a CI profile not valid in its GI); the message starts with the key's
+ * "<line>:<col>: " (cfg_config does not know its file: the caller adds it
+ * with reconcile_error_in_file). Counts that cannot fit on the model (too
+ * many instances, slices that do not add up, no placement for all of them
+ * together, a GPU that is not MIG capable) are not an input error: the
+ * result has impossible=true and a reason naming the conflicting keys. */
 int desired_from_config(const cfg_config *c, const mig_gpu_state *g, mig_desired_gpu *out,
                         mig_error *e);
 
-/* Does g already satisfy d? With placements, pinned starts must match too
- * (and, for export round trips, every GI's start). On false, a one-line
- * human description of the difference is written to drift. */
+/* Turn an error message that starts with "<line>:<col>: " into
+ * "<path>:<line>:<col>: " (any other message gets "<path>: "). */
+void reconcile_error_in_file(mig_error *e, const char *path);
+
+/* Does g already satisfy d? GIs are compared as a structure: the same GI
+ * profiles, each holding the same multiset of CI profiles (which is what a
+ * mig-parted apply creates, and what reconcile_gpu aims at, so assert and
+ * apply agree). With placements, pinned starts must match too (export
+ * --placements pins every GI). The MIG mode must be current and not pending
+ * a change. A GPU d does not select is always satisfied. On false, a
+ * one-line human description of the difference is written to drift, e.g.
+ * "has 7x1g.10gb, wants 2x1g.10gb + 1x2g.20gb + 1x3g.40gb". */
 bool desired_satisfied(const mig_gpu_state *g, const mig_desired_gpu *d, bool placements,
                        char *drift, size_t drift_len);
+
+/* "2x1g.10gb + 1x1c.3g.40gb": the MIG devices of d (or of g) counted by
+ * name, mig-parted style (a full CI under its GI's name); "no MIG devices"
+ * when empty. Returns the length written. */
+int desired_format_counts(const mig_model *m, const mig_desired_gpu *d, char *buf, size_t len);
+int state_format_counts(const mig_gpu_state *g, char *buf, size_t len);
+
+/* Placements for n new GIs (profile positions prof[], pin[i] >= 0 = fixed
+ * start) around the GIs of kept, so that the whole layout is valid
+ * (layout_check). Exact search; among the valid choices the one that keeps
+ * the largest profiles creatable (layout_remaining, biggest profile first),
+ * ties to the lowest starts. Writes start[] and returns true, or false when
+ * no valid choice exists. */
+bool reconcile_place(const mig_model *m, const mig_layout *kept, unsigned n,
+                     const unsigned char *prof, const int *pin, unsigned char *start);
+
+/* Placements for the CIs ci[0..n) (compute slices within a GI of profile
+ * gi) next to the slices already used (mask); false if they do not fit. */
+bool reconcile_place_cis(const mig_model *m, const mig_gi_profile *gi, unsigned used,
+                         const mig_desired_ci *ci, unsigned n, unsigned char *start);
 
 /* ---- operations and the plan ---- */
 
@@ -80,6 +118,7 @@ typedef struct {
     char profile[MIG_NAME_LEN + 8]; /* GI name, or CI name ("1c.3g.40gb") */
     unsigned start, size;        /* placement: GI in memory slices, CI in compute slices */
     unsigned gi_id;              /* destroy-ci/destroy-gi/create-ci: existing GI id */
+    unsigned gi_start;           /* CI ops: start of the GI the CI lives in */
     int gi_ref;                  /* create-ci into a GI this plan creates: index of that
                                     create-gi op in mig_plan.ops, else -1 */
     unsigned ci_id;              /* destroy-ci */
@@ -116,12 +155,21 @@ typedef struct {
 
 /* Plan the change of every GPU in gpus[] towards config c. The plan is
  * produced even when some GPUs are BLOCKED or IMPOSSIBLE (their statuses
- * say so, and they carry no ops); returns -1 only on bad input. */
+ * say so, and they carry no ops); returns -1 only on bad input (an unknown
+ * profile, see desired_from_config) or when memory runs out. On return the
+ * caller owns out and frees it with mig_plan_free (also after -1).
+ *
+ * Mode: a GPU counts as needing set-mode only when its pending mode differs
+ * from the desired one. needs_reset is set on Ampere when the mode changes
+ * (the driver needs a GPU reset), and on any GPU whose current mode will
+ * still differ from the desired one after the plan (pending already). */
 int reconcile_plan(const mig_gpu_state *gpus, unsigned n_gpus, const cfg_config *c, bool force,
                    mig_plan *out, mig_error *e);
 
 /* Same, for one GPU and an already resolved desired state (used by tests,
- * the planner and the benchmark). Appends to plan->ops. */
+ * the planner and the benchmark). Appends to plan->ops (plan->n_gpus is not
+ * touched: the caller stores *out). For a BLOCKED GPU, out->target is the
+ * layout the forced plan would reach. Returns -1 only when memory runs out. */
 int reconcile_gpu(const mig_gpu_state *g, const mig_desired_gpu *d, bool force, mig_plan *plan,
                   mig_gpu_plan *out, mig_error *e);
 
