@@ -820,6 +820,10 @@ int apply_execute(mig_backend *b, apply_session *s, const apply_options *o, appl
             fail_report(r, &e);
         }
     }
+    if (r->result == APPLY_FAILED)
+        for (unsigned i = 0; i < r->n_gpus; i++)
+            if (strcmp(r->gpus[i].status, "planned") == 0)
+                set_outcome(r, r->gpus[i].index, "skipped", "not reached: the apply failed");
     free(x.ops_text);
     free(x.j);
     free(x.created_gi);
