@@ -1,0 +1,331 @@
+/*
+ * shim_core.c: the NVML shim's plumbing: init/shutdown (reference counted),
+ * nvmlErrorString, version strings, the handle tables, the per-call
+ * open/commit of the simulator state file, and the two migctl extensions:
+ *   migsimDeviceReset(dev)        a GPU reset (NVML has no public reset call)
+ *   migsimLastError(buf, len)     when a call failed because the state file
+ *                                 could not be read or written: the
+ *                                 simulator's message, and its mig_err_kind
+ *                                 as the return value (0: no such failure).
+ *
+ * The state file is named by $MIGCTL_SIM_STATE when nvmlInit runs. Every call
+ * reads it afresh under a shared lock, every change rewrites it under an
+ * exclusive one (gpu/sim.h), so several processes see each other's changes
+ * as they would on a real driver.
+ */
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+/* ------------------------------------------------------------ handles */
+
+/* One byte per key; only the addresses are used (see shim.h). */
+static unsigned char dev_slots[SIM_MAX_GPUS];
+static unsigned char mig_slots[SIM_MAX_GPUS][SHIM_GI_IDS][SHIM_CI_IDS];
+static unsigned char gi_slots[SIM_MAX_GPUS][SHIM_GI_IDS];
+static unsigned char ci_slots[SIM_MAX_GPUS][SHIM_GI_IDS][SHIM_CI_IDS];
+
+nvmlDevice_t shim_dev_handle(unsigned gpu)
+{
+    return (nvmlDevice_t)(void *)&dev_slots[gpu];
+}
+
+nvmlDevice_t shim_mig_handle(unsigned gpu, unsigned gi, unsigned ci)
+{
+    return (nvmlDevice_t)(void *)&mig_slots[gpu][gi][ci];
+}
+
+nvmlGpuInstance_t shim_gi_handle(unsigned gpu, unsigned gi)
+{
+    return (nvmlGpuInstance_t)(void *)&gi_slots[gpu][gi];
+}
+
+nvmlComputeInstance_t shim_ci_handle(unsigned gpu, unsigned gi, unsigned ci)
+{
+    return (nvmlComputeInstance_t)(void *)&ci_slots[gpu][gi][ci];
+}
+
+/* Offset of h inside a table of n bytes, or -1 when it is not in it.
+ * Compared as integers: relational operators on unrelated pointers are UB. */
+static long slot_of(const void *h, const void *table, size_t n)
+{
+    uintptr_t p = (uintptr_t)h, base = (uintptr_t)table;
+    return p >= base && p < base + n ? (long)(p - base) : -1;
+}
+
+bool shim_dev_decode(nvmlDevice_t h, unsigned *gpu)
+{
+    long k = slot_of(h, dev_slots, sizeof dev_slots);
+    if (k < 0)
+        return false;
+    *gpu = (unsigned)k;
+    return true;
+}
+
+static void split3(long k, unsigned *gpu, unsigned *gi, unsigned *ci)
+{
+    *ci = (unsigned)(k % SHIM_CI_IDS);
+    *gi = (unsigned)(k / SHIM_CI_IDS % SHIM_GI_IDS);
+    *gpu = (unsigned)(k / (SHIM_CI_IDS * SHIM_GI_IDS));
+}
+
+bool shim_mig_decode(nvmlDevice_t h, unsigned *gpu, unsigned *gi, unsigned *ci)
+{
+    long k = slot_of(h, mig_slots, sizeof mig_slots);
+    if (k < 0)
+        return false;
+    split3(k, gpu, gi, ci);
+    return true;
+}
+
+bool shim_gi_decode(nvmlGpuInstance_t h, unsigned *gpu, unsigned *gi)
+{
+    long k = slot_of(h, gi_slots, sizeof gi_slots);
+    if (k < 0)
+        return false;
+    *gi = (unsigned)(k % SHIM_GI_IDS);
+    *gpu = (unsigned)(k / SHIM_GI_IDS);
+    return true;
+}
+
+bool shim_ci_decode(nvmlComputeInstance_t h, unsigned *gpu, unsigned *gi, unsigned *ci)
+{
+    long k = slot_of(h, ci_slots, sizeof ci_slots);
+    if (k < 0)
+        return false;
+    split3(k, gpu, gi, ci);
+    return true;
+}
+
+/* ------------------------------------------------------------ resolution */
+
+static mig_gi_state *find_gi(mig_gpu_state *g, unsigned id)
+{
+    for (unsigned i = 0; i < g->n_gi; i++)
+        if (g->gi[i].id == id)
+            return &g->gi[i];
+    return NULL;
+}
+
+static mig_ci_state *find_ci(mig_gi_state *gi, unsigned id)
+{
+    for (unsigned i = 0; gi && i < gi->n_ci; i++)
+        if (gi->ci[i].id == id)
+            return &gi->ci[i];
+    return NULL;
+}
+
+static int ref_gpu(sim_state *s, unsigned gpu, shim_ref *r)
+{
+    if (gpu >= s->n_gpus)
+        return NVML_ERROR_INVALID_ARGUMENT; /* the state file lost that GPU */
+    memset(r, 0, sizeof *r);
+    r->gpu = gpu;
+    r->g = &s->gpus[gpu];
+    return NVML_SUCCESS;
+}
+
+/* GI and CI (ci may be NULL) of a key, as they stand now. */
+static int ref_instance(sim_state *s, unsigned gpu, unsigned gi, const unsigned *ci, shim_ref *r)
+{
+    int rc = ref_gpu(s, gpu, r);
+    if (rc)
+        return rc;
+    /* MIG turned off means every instance is gone. */
+    r->gi = r->g->mig_current ? find_gi(r->g, gi) : NULL;
+    r->ci = ci ? find_ci(r->gi, *ci) : NULL;
+    return r->gi && (!ci || r->ci) ? NVML_SUCCESS : NVML_ERROR_INVALID_ARGUMENT;
+}
+
+int shim_ref_parent(sim_state *s, nvmlDevice_t h, shim_ref *r)
+{
+    unsigned gpu;
+    if (!shim_dev_decode(h, &gpu))
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return ref_gpu(s, gpu, r);
+}
+
+int shim_ref_device(sim_state *s, nvmlDevice_t h, shim_ref *r)
+{
+    unsigned gpu, gi, ci;
+    if (!shim_mig_decode(h, &gpu, &gi, &ci))
+        return shim_ref_parent(s, h, r);
+    int rc = ref_instance(s, gpu, gi, &ci, r);
+    r->is_mig = true;
+    return rc;
+}
+
+int shim_ref_gi(sim_state *s, nvmlGpuInstance_t h, shim_ref *r)
+{
+    unsigned gpu, gi;
+    if (!shim_gi_decode(h, &gpu, &gi))
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return ref_instance(s, gpu, gi, NULL, r);
+}
+
+int shim_ref_ci(sim_state *s, nvmlComputeInstance_t h, shim_ref *r)
+{
+    unsigned gpu, gi, ci;
+    if (!shim_ci_decode(h, &gpu, &gi, &ci))
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return ref_instance(s, gpu, gi, &ci, r);
+}
+
+const mig_gi_profile *shim_gi_profile(const mig_gpu_state *g, unsigned profile_id)
+{
+    return g->model ? mig_profile_by_id(g->model, profile_id) : NULL;
+}
+
+int shim_copy_string(char *dst, unsigned len, const char *src)
+{
+    if (!dst)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    size_t n = strlen(src);
+    if (n + 1 > len)
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    memcpy(dst, src, n + 1);
+    return NVML_SUCCESS;
+}
+
+/* ------------------------------------------------------------ per call */
+
+static atomic_int init_count;
+static char state_path[PATH_MAX];
+
+/* Per thread, as errno: the state-file failure of this thread's last call. */
+static _Thread_local mig_error last_error;
+
+void shim_set_error(const mig_error *e)
+{
+    last_error = *e;
+}
+
+bool shim_initialized(void)
+{
+    return atomic_load(&init_count) > 0;
+}
+
+int shim_begin(bool writable, sim_state **s)
+{
+    mig_error_clear(&last_error);
+    if (atomic_load(&init_count) <= 0)
+        return NVML_ERROR_UNINITIALIZED;
+    mig_error e;
+    mig_error_clear(&e);
+    *s = sim_open(state_path, writable, &e);
+    if (!*s) {
+        shim_set_error(&e);
+        return NVML_ERROR_UNKNOWN;
+    }
+    return NVML_SUCCESS;
+}
+
+void shim_end(sim_state *s)
+{
+    sim_close(s);
+}
+
+int shim_commit_end(sim_state *s, int rc)
+{
+    mig_error e;
+    mig_error_clear(&e);
+    if (sim_commit(s, &e) < 0) {
+        shim_set_error(&e);
+        sim_close(s);
+        return NVML_ERROR_UNKNOWN;
+    }
+    sim_close_kill(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------ API */
+
+static nvmlReturn_t shim_init(void)
+{
+    mig_error_clear(&last_error);
+    mig_error e;
+    mig_error_clear(&e);
+    /* The first init fixes the file; a nested init only counts. */
+    if (atomic_load(&init_count) == 0) {
+        const char *path = getenv("MIGCTL_SIM_STATE");
+        sim_state *s = sim_open(path, false, &e);
+        if (!s) {
+            shim_set_error(&e);
+            return NVML_ERROR_DRIVER_NOT_LOADED;
+        }
+        sim_close(s);
+        snprintf(state_path, sizeof state_path, "%s", path);
+    }
+    atomic_fetch_add(&init_count, 1);
+    return NVML_SUCCESS;
+}
+
+SHIM_API nvmlReturn_t nvmlInit_v2(void)
+{
+    return shim_init();
+}
+
+SHIM_API nvmlReturn_t nvmlInit(void)
+{
+    return shim_init();
+}
+
+SHIM_API nvmlReturn_t nvmlInitWithFlags(unsigned flags)
+{
+    (void)flags; /* NO_GPUS / NO_ATTACH change nothing for a file */
+    return shim_init();
+}
+
+SHIM_API nvmlReturn_t nvmlShutdown(void)
+{
+    int n = atomic_load(&init_count);
+    while (n > 0 && !atomic_compare_exchange_weak(&init_count, &n, n - 1))
+        ;
+    return n > 0 ? NVML_SUCCESS : NVML_ERROR_UNINITIALIZED;
+}
+
+SHIM_API const char *nvmlErrorString(nvmlReturn_t rc)
+{
+    return nvml_rc_string(rc);
+}
+
+SHIM_API nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned len)
+{
+    if (atomic_load(&init_count) <= 0)
+        return NVML_ERROR_UNINITIALIZED;
+    return shim_copy_string(version, len, "580.159.04");
+}
+
+SHIM_API nvmlReturn_t nvmlSystemGetNVMLVersion(char *version, unsigned len)
+{
+    return shim_copy_string(version, len, "13.580.159.04");
+}
+
+SHIM_API int migsimLastError(char *buf, unsigned len)
+{
+    if (buf && len)
+        snprintf(buf, len, "%s", last_error.kind ? last_error.msg : "");
+    return (int)last_error.kind;
+}
+
+SHIM_API nvmlReturn_t migsimDeviceReset(nvmlDevice_t dev)
+{
+    sim_state *s;
+    int rc = shim_begin(true, &s);
+    if (rc)
+        return rc;
+    shim_ref r;
+    if ((rc = shim_ref_parent(s, dev, &r)) != NVML_SUCCESS) {
+        shim_end(s);
+        return rc;
+    }
+    rc = sim_fault_check(s);
+    if (rc == NVML_SUCCESS)
+        rc = sim_reset(s, r.gpu);
+    return shim_commit_end(s, rc);
+}

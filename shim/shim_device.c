@@ -1,0 +1,435 @@
+/*
+ * shim_device.c: the NVML shim's device calls: count and handles (by index,
+ * UUID incl. MIG UUIDs, PCI bus id), identity (name, UUID, PCI info, memory),
+ * MIG mode, MIG device handles and their GI/CI ids, attributes, and running
+ * processes, answered from the simulator state (see shim.h for handles).
+ *
+ * MIG devices are the compute instances, numbered in ascending GI id then CI
+ * id (the order nvidia-smi shows); a MIG handle's name is "<parent> MIG
+ * <profile>" and its memory is its GPU instance's.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gpu/sim.h"
+#include "model/gpu_state.h"
+#include "shim/shim.h"
+
+/* Simulated processes report this much memory each. */
+#define SHIM_PROC_MEMORY (256ull << 20)
+
+/* Run a read-only query: open, resolve the device handle, answer, close. */
+#define WITH_DEVICE(h, r, parent_only, body)                                              \
+    do {                                                                                  \
+        sim_state *s_;                                                                    \
+        int rc_ = shim_begin(false, &s_);                                                 \
+        if (rc_)                                                                          \
+            return rc_;                                                                   \
+        shim_ref r;                                                                       \
+        rc_ = (parent_only) ? shim_ref_parent(s_, h, &r) : shim_ref_device(s_, h, &r);    \
+        if (rc_ == NVML_SUCCESS) {                                                        \
+            sim_state *s = s_;                                                            \
+            (void)s;                                                                      \
+            rc_ = (body);                                                                 \
+        }                                                                                 \
+        shim_end(s_);                                                                     \
+        return rc_;                                                                       \
+    } while (0)
+
+/* ------------------------------------------------------------ handles */
+
+SHIM_API nvmlReturn_t nvmlDeviceGetCount_v2(unsigned *count)
+{
+    sim_state *s;
+    int rc = shim_begin(false, &s);
+    if (rc)
+        return rc;
+    if (!count)
+        rc = NVML_ERROR_INVALID_ARGUMENT;
+    else
+        *count = s->n_gpus;
+    shim_end(s);
+    return rc;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetCount(unsigned *count)
+{
+    return nvmlDeviceGetCount_v2(count);
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned index, nvmlDevice_t *dev)
+{
+    sim_state *s;
+    int rc = shim_begin(false, &s);
+    if (rc)
+        return rc;
+    if (!dev || index >= s->n_gpus)
+        rc = NVML_ERROR_INVALID_ARGUMENT;
+    else
+        *dev = shim_dev_handle(index);
+    shim_end(s);
+    return rc;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetHandleByIndex(unsigned index, nvmlDevice_t *dev)
+{
+    return nvmlDeviceGetHandleByIndex_v2(index, dev);
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetHandleByUUID(const char *uuid, nvmlDevice_t *dev)
+{
+    sim_state *s;
+    int rc = shim_begin(false, &s);
+    if (rc)
+        return rc;
+    rc = uuid && dev ? NVML_ERROR_NOT_FOUND : NVML_ERROR_INVALID_ARGUMENT;
+    for (unsigned i = 0; rc == NVML_ERROR_NOT_FOUND && i < s->n_gpus; i++) {
+        const mig_gpu_state *g = &s->gpus[i];
+        if (strcmp(g->uuid, uuid) == 0) {
+            *dev = shim_dev_handle(i);
+            rc = NVML_SUCCESS;
+        }
+        for (unsigned k = 0; g->mig_current && k < g->n_gi; k++)
+            for (unsigned c = 0; c < g->gi[k].n_ci; c++)
+                if (strcmp(g->gi[k].ci[c].uuid, uuid) == 0) {
+                    *dev = shim_mig_handle(i, g->gi[k].id, g->gi[k].ci[c].id);
+                    rc = NVML_SUCCESS;
+                }
+    }
+    shim_end(s);
+    return rc;
+}
+
+/* "00000000:18:00.0", "0000:18:00.0" and "18:00.0" name the same device. */
+static bool parse_bus_id(const char *text, unsigned v[4])
+{
+    char tail;
+    if (sscanf(text, "%x:%x:%x.%x%c", &v[0], &v[1], &v[2], &v[3], &tail) == 4)
+        return true;
+    v[0] = 0;
+    return sscanf(text, "%x:%x.%x%c", &v[1], &v[2], &v[3], &tail) == 3;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetHandleByPciBusId_v2(const char *bus_id, nvmlDevice_t *dev)
+{
+    unsigned want[4], have[4];
+    if (!bus_id || !dev || !parse_bus_id(bus_id, want))
+        return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state *s;
+    int rc = shim_begin(false, &s);
+    if (rc)
+        return rc;
+    rc = NVML_ERROR_NOT_FOUND;
+    for (unsigned i = 0; rc && i < s->n_gpus; i++)
+        if (parse_bus_id(s->gpus[i].bus_id, have) && memcmp(want, have, sizeof want) == 0) {
+            *dev = shim_dev_handle(i);
+            rc = NVML_SUCCESS;
+        }
+    shim_end(s);
+    return rc;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetHandleByPciBusId(const char *bus_id, nvmlDevice_t *dev)
+{
+    return nvmlDeviceGetHandleByPciBusId_v2(bus_id, dev);
+}
+
+/* ------------------------------------------------------------ identity */
+
+static int device_name(const shim_ref *r, char *buf, unsigned len)
+{
+    if (!r->is_mig)
+        return shim_copy_string(buf, len, r->g->name);
+    char ci_name[MIG_NAME_LEN * 2], full[NVML_DEVICE_NAME_V2_BUFFER_SIZE * 2];
+    ci_state_name(r->g->model, r->gi, r->ci, ci_name, sizeof ci_name);
+    snprintf(full, sizeof full, "%s MIG %s", r->g->name, ci_name);
+    return shim_copy_string(buf, len, full);
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t dev, char *name, unsigned len)
+{
+    WITH_DEVICE(dev, r, false, device_name(&r, name, len));
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t dev, char *uuid, unsigned len)
+{
+    WITH_DEVICE(dev, r, false, shim_copy_string(uuid, len, r.is_mig ? r.ci->uuid : r.g->uuid));
+}
+
+/* MIG devices number from 0 in GI id, CI id order; parents by index. */
+static unsigned mig_index_of(const shim_ref *r)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < r->g->n_gi; i++)
+        for (unsigned k = 0; k < r->g->gi[i].n_ci; k++, n++)
+            if (&r->g->gi[i].ci[k] == r->ci)
+                return n;
+    return n;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetIndex(nvmlDevice_t dev, unsigned *index)
+{
+    WITH_DEVICE(dev, r, false,
+                !index ? NVML_ERROR_INVALID_ARGUMENT
+                       : (*index = r.is_mig ? mig_index_of(&r) : r.gpu, NVML_SUCCESS));
+}
+
+static int pci_info(const mig_gpu_state *g, nvmlPciInfo_t *pci)
+{
+    unsigned v[4] = {0};
+    if (!pci)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    memset(pci, 0, sizeof *pci);
+    parse_bus_id(g->bus_id, v);
+    pci->domain = v[0];
+    pci->bus = v[1];
+    pci->device = v[2];
+    pci->pciDeviceId = g->pci_device_id;
+    pci->pciSubSystemId = g->pci_subsystem_id;
+    snprintf(pci->busId, sizeof pci->busId, "%s", g->bus_id);
+    snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "%04X:%02X:%02X.%X", v[0] & 0xffff,
+             v[1], v[2], v[3]);
+    return NVML_SUCCESS;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t dev, nvmlPciInfo_t *pci)
+{
+    WITH_DEVICE(dev, r, false, pci_info(r.g, pci));
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetPciInfo_v2(nvmlDevice_t dev, nvmlPciInfo_t *pci)
+{
+    return nvmlDeviceGetPciInfo_v3(dev, pci);
+}
+
+/* A MIG device has its GPU instance's memory; the parent all of it. */
+static unsigned long long memory_total(const shim_ref *r)
+{
+    if (!r->is_mig)
+        return r->g->memory_bytes;
+    const mig_gi_profile *p = shim_gi_profile(r->g, r->gi->profile_id);
+    return p ? p->memory_mib << 20 : 0;
+}
+
+/* Memory used by the processes running there (each reports the same). */
+static unsigned long long memory_used(const shim_ref *r)
+{
+    unsigned procs = r->is_mig ? r->ci->n_procs : r->g->n_procs;
+    for (unsigned i = 0; !r->is_mig && i < r->g->n_gi; i++)
+        for (unsigned k = 0; k < r->g->gi[i].n_ci; k++)
+            procs += r->g->gi[i].ci[k].n_procs;
+    return procs * SHIM_PROC_MEMORY;
+}
+
+static int memory_v1(const shim_ref *r, nvmlMemory_t *m)
+{
+    if (!m)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    m->total = memory_total(r);
+    m->used = memory_used(r);
+    m->free = m->total > m->used ? m->total - m->used : 0;
+    return NVML_SUCCESS;
+}
+
+static int memory_v2(const shim_ref *r, nvmlMemory_v2_t *m)
+{
+    if (!m || m->version != nvmlMemory_v2)
+        return m ? NVML_ERROR_ARGUMENT_VERSION_MISMATCH : NVML_ERROR_INVALID_ARGUMENT;
+    m->total = memory_total(r);
+    m->reserved = 0;
+    m->used = memory_used(r);
+    m->free = m->total > m->used ? m->total - m->used : 0;
+    return NVML_SUCCESS;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t dev, nvmlMemory_t *memory)
+{
+    WITH_DEVICE(dev, r, false, memory_v1(&r, memory));
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t dev, nvmlMemory_v2_t *memory)
+{
+    WITH_DEVICE(dev, r, false, memory_v2(&r, memory));
+}
+
+/* ------------------------------------------------------------ MIG mode */
+
+static int mig_mode(const shim_ref *r, unsigned *current, unsigned *pending)
+{
+    if (!current || !pending)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (r->is_mig || !r->g->model)
+        return NVML_ERROR_NOT_SUPPORTED;
+    *current = r->g->mig_current ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
+    *pending = r->g->mig_pending ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
+    return NVML_SUCCESS;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t dev, unsigned *current, unsigned *pending)
+{
+    WITH_DEVICE(dev, r, false, mig_mode(&r, current, pending));
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceSetMigMode(nvmlDevice_t dev, unsigned mode,
+                                           nvmlReturn_t *activation)
+{
+    sim_state *s;
+    int rc = shim_begin(true, &s);
+    if (rc)
+        return rc;
+    shim_ref r;
+    rc = shim_ref_parent(s, dev, &r);
+    if (rc == NVML_SUCCESS && (!activation || mode > NVML_DEVICE_MIG_ENABLE))
+        rc = NVML_ERROR_INVALID_ARGUMENT;
+    if (rc == NVML_SUCCESS && !r.g->model)
+        rc = NVML_ERROR_NOT_SUPPORTED;
+    if (rc) {
+        shim_end(s);
+        return rc;
+    }
+    int act = NVML_SUCCESS;
+    rc = sim_fault_check(s);
+    if (rc == NVML_SUCCESS)
+        rc = sim_set_mode(s, r.gpu, mode == NVML_DEVICE_MIG_ENABLE, &act);
+    *activation = act;
+    return shim_commit_end(s, rc);
+}
+
+/* ------------------------------------------------------------ MIG devices */
+
+static int max_mig_devices(const shim_ref *r, unsigned *count)
+{
+    if (!count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (r->is_mig)
+        return NVML_ERROR_NOT_SUPPORTED;
+    /* Every MIG device holds at least one compute slice. */
+    *count = r->g->model && r->g->mig_current ? r->g->model->compute_slices : 0;
+    return NVML_SUCCESS;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t dev, unsigned *count)
+{
+    WITH_DEVICE(dev, r, false, max_mig_devices(&r, count));
+}
+
+static int mig_by_index(const shim_ref *r, unsigned index, nvmlDevice_t *mig)
+{
+    unsigned max = 0;
+    if (!mig || max_mig_devices(r, &max) != NVML_SUCCESS)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (index >= max)
+        return max ? NVML_ERROR_INVALID_ARGUMENT : NVML_ERROR_NOT_FOUND;
+    unsigned n = 0;
+    for (unsigned i = 0; i < r->g->n_gi; i++)
+        for (unsigned k = 0; k < r->g->gi[i].n_ci; k++, n++)
+            if (n == index) {
+                *mig = shim_mig_handle(r->gpu, r->g->gi[i].id, r->g->gi[i].ci[k].id);
+                return NVML_SUCCESS;
+            }
+    return NVML_ERROR_NOT_FOUND;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t dev, unsigned index,
+                                                         nvmlDevice_t *mig)
+{
+    WITH_DEVICE(dev, r, true, mig_by_index(&r, index, mig));
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceIsMigDeviceHandle(nvmlDevice_t dev, unsigned *is_mig)
+{
+    WITH_DEVICE(dev, r, false, !is_mig ? NVML_ERROR_INVALID_ARGUMENT
+                                        : (*is_mig = r.is_mig, NVML_SUCCESS));
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t mig,
+                                                                   nvmlDevice_t *parent)
+{
+    WITH_DEVICE(mig, r, false,
+                !parent || !r.is_mig ? NVML_ERROR_INVALID_ARGUMENT
+                                     : (*parent = shim_dev_handle(r.gpu), NVML_SUCCESS));
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t mig, unsigned *id)
+{
+    WITH_DEVICE(mig, r, false,
+                !id || !r.is_mig ? NVML_ERROR_INVALID_ARGUMENT : (*id = r.gi->id, NVML_SUCCESS));
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t mig, unsigned *id)
+{
+    WITH_DEVICE(mig, r, false,
+                !id || !r.is_mig ? NVML_ERROR_INVALID_ARGUMENT : (*id = r.ci->id, NVML_SUCCESS));
+}
+
+static int attributes(const shim_ref *r, nvmlDeviceAttributes_t *a)
+{
+    if (!a)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!r->is_mig)
+        return NVML_ERROR_NOT_SUPPORTED; /* MIG device handles only */
+    const mig_gi_profile *gp = shim_gi_profile(r->g, r->gi->profile_id);
+    mig_ci_profile cp;
+    if (!gp || !mig_ci_profile_by_id(r->g->model, gp, r->ci->profile_id, &cp))
+        return NVML_ERROR_UNKNOWN;
+    *a = (nvmlDeviceAttributes_t){
+        .multiprocessorCount = cp.sm_count,
+        .sharedCopyEngineCount = gp->copy_engines,
+        .sharedDecoderCount = gp->decoders,
+        .sharedEncoderCount = gp->encoders,
+        .sharedJpegCount = gp->jpeg,
+        .sharedOfaCount = gp->ofa,
+        .gpuInstanceSliceCount = gp->compute_slices,
+        .computeInstanceSliceCount = cp.compute_slices,
+        .memorySizeMB = gp->memory_mib,
+    };
+    return NVML_SUCCESS;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t dev, nvmlDeviceAttributes_t *a)
+{
+    WITH_DEVICE(dev, r, false, attributes(&r, a));
+}
+
+/* ------------------------------------------------------------ processes */
+
+static void add_procs(nvmlProcessInfo_t *out, unsigned cap, unsigned *n, unsigned gpu, int gi,
+                      int ci, unsigned count)
+{
+    for (unsigned k = 0; k < count; k++, (*n)++)
+        if (out && *n < cap)
+            out[*n] = (nvmlProcessInfo_t){
+                .pid = sim_proc_pid(gpu, gi, ci, k),
+                .usedGpuMemory = SHIM_PROC_MEMORY,
+                .gpuInstanceId = gi < 0 ? NVML_INVALID_INSTANCE_ID : (unsigned)gi,
+                .computeInstanceId = ci < 0 ? NVML_INVALID_INSTANCE_ID : (unsigned)ci,
+            };
+}
+
+/* On the parent: every process, MIG ones with their GI/CI ids; on a MIG
+ * device: its own. *count in: capacity; out: how many there are. */
+static int processes(const shim_ref *r, unsigned *count, nvmlProcessInfo_t *out)
+{
+    if (!count || (*count && !out))
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned cap = *count, n = 0;
+    if (r->is_mig)
+        add_procs(out, cap, &n, r->gpu, (int)r->gi->id, (int)r->ci->id, r->ci->n_procs);
+    else {
+        add_procs(out, cap, &n, r->gpu, -1, -1, r->g->n_procs);
+        for (unsigned i = 0; i < r->g->n_gi; i++)
+            for (unsigned k = 0; k < r->g->gi[i].n_ci; k++)
+                add_procs(out, cap, &n, r->gpu, (int)r->g->gi[i].id,
+                          (int)r->g->gi[i].ci[k].id, r->g->gi[i].ci[k].n_procs);
+    }
+    *count = n;
+    return n > cap ? NVML_ERROR_INSUFFICIENT_SIZE : NVML_SUCCESS;
+}
+
+SHIM_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t dev, unsigned *count,
+                                                             nvmlProcessInfo_t *infos)
+{
+    WITH_DEVICE(dev, r, false, processes(&r, count, infos));
+}
