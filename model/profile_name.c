@@ -175,7 +175,7 @@ int mig_profile_ref_parse(const char *text, char *profile, size_t len, int *star
     size_t plen = at ? (size_t)(at - text) : strlen(text);
     char shown_text[SHOWN_LEN + 4];
     shown(text, shown_text);
-    if (plen == 0)
+    if (plen == 0 && at)
         return mig_fail(e, MIG_ERR_INPUT, "bad profile reference '%s': no profile name before '@'",
                         shown_text);
     if (plen >= len)
