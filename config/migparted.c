@@ -137,6 +137,9 @@ static int bool_of(pctx *p, const yaml_node_t *n, const char *what, bool *out)
                 return *out = false, 0;
         }
     }
+    if (n->type == YAML_SCALAR_NODE && !is_plain(n))
+        return fail(p, n, "%s is the string \"%.40s\"; expected true or false, unquoted", what,
+                    scalar(n));
     if (n->type == YAML_SCALAR_NODE)
         return fail(p, n, "%s is '%.40s'; expected true or false", what, scalar(n));
     return fail(p, n, "%s is %s; expected true or false", what, kind_name(n));
@@ -400,8 +403,8 @@ static int parse_profile_key(pctx *p, yaml_node_t *k, const char *key, cfg_mig_d
                           "1g.10gb, 1c.3g.40gb or 3g.40gb@4", key);
     if (mig_profile_ref_parse(key, profile, sizeof profile, &d->start, &pe) < 0 ||
         mig_profile_name_parse(profile, &d->name, &pe) < 0)
-        return fail(p, k, "bad profile '%s': %s; expected a profile name such as 1g.10gb, "
-                          "1c.3g.40gb or 3g.40gb@4", key, pe.msg);
+        return fail(p, k, "%s; expected a profile name such as 1g.10gb, 1c.3g.40gb or 3g.40gb@4",
+                    pe.msg);
     snprintf(d->key, sizeof d->key, "%s", key);
     d->line = (unsigned)k->start_mark.line + 1;
     d->col = (unsigned)k->start_mark.column + 1;
@@ -608,10 +611,13 @@ static int yaml_error(const char *path, const yaml_parser_t *yp, mig_error *e)
     const yaml_mark_t *m = yp->problem ? &yp->problem_mark : &yp->mark;
     if (yp->error == YAML_MEMORY_ERROR)
         return mig_fail(e, MIG_ERR_SYSTEM, "%s: out of memory while reading YAML", path);
-    return mig_fail(e, MIG_ERR_INPUT, "%s:%u:%u: YAML syntax error: %s%s%s; expected well-formed YAML",
+    char context[160] = "";
+    if (yp->context)
+        snprintf(context, sizeof context, " %s started at %u:%u", yp->context,
+                 (unsigned)yp->context_mark.line + 1, (unsigned)yp->context_mark.column + 1);
+    return mig_fail(e, MIG_ERR_INPUT, "%s:%u:%u: YAML syntax error: %s%s; expected well-formed YAML",
                     path, (unsigned)m->line + 1, (unsigned)m->column + 1,
-                    yp->problem ? yp->problem : "unreadable input", yp->context ? " " : "",
-                    yp->context ? yp->context : "");
+                    yp->problem ? yp->problem : "unreadable input", context);
 }
 
 /* Load the one document of the text; a second document is an error. */
