@@ -3,7 +3,7 @@
  * person sees"). A GPU is drawn as a bar of its memory slices, one cell per
  * slice; each GI is one bracketed box spanning its slices, labelled with its
  * profile name (shortened to "1g" and then nothing when the box is narrow)
- * and, for a live GPU, "GI <id>". Free slices are drawn as dotted cells.
+ * and, for a live GPU, "GI <id>". A free slice is one "[ free  ]" cell.
  *
  * Cell width follows the number of slices (8 slices: 9 columns, 4: 12,
  * 12: 7) so that every line stays under ~110 columns. Colour (ANSI) only when

@@ -466,6 +466,17 @@ static void test_max_gis(void **state)
     assert_int_equal(l.n, m->max_gis);
     assert_int_equal(layout_remaining(m, &l, pos_of(m, "1g.6gb")), 0);
     assert_true(layout_maximal(m, &l, NULL));
+    /* A GPU with fewer GI slots than placements (RTX PRO 5000 has 2): the
+     * slot count caps fits and capacity. */
+    mig_model two_slots = *model("H100-SXM5-80GB");
+    two_slots.max_gis = 2;
+    unsigned g1 = pos_of(&two_slots, "1g.10gb");
+    mig_layout one = parse_ok(&two_slots, "1g.10gb@0");
+    assert_int_equal(layout_remaining(&two_slots, &one, g1), 1);
+    layout_add(&one, g1, 1);
+    assert_int_equal(layout_fits(&two_slots, &one, g1, 2), MIG_FIT_FULL);
+    assert_int_equal(layout_remaining(&two_slots, &one, g1), 0);
+    assert_int_equal(layout_auto_start(&two_slots, &one, g1), -1);
 }
 
 /* ------------------------------------------------------------ placement */
