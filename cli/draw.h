@@ -5,7 +5,7 @@
  * profile name (shortened to "1g" and then nothing when the box is narrow)
  * and, for a live GPU, "GI <id>". A free slice is one "[ free  ]" cell.
  *
- * Cell width follows the number of slices (8 slices: 9 columns, 4: 12,
+ * Cell width follows the number of slices (8 slices: 9 columns, 4: 18,
  * 12: 7) so that every line stays under ~110 columns. Colour (ANSI) only when
  * the caller says so; the text is the same either way.
  */
