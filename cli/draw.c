@@ -170,7 +170,7 @@ static void print_header(FILE *out, const mig_gpu_state *g, const mig_layout *l)
     fprintf(out, "GPU %u  %s   MIG %s", g->index, g->name, g->mig_current ? "on" : "off");
     if (g->mig_pending != g->mig_current)
         fprintf(out, "   pending %s", g->mig_pending ? "on" : "off");
-    if (g->model && l)
+    if (g->model && l && (g->mig_current || g->n_gi)) /* slices mean nothing with MIG off */
         fprintf(out, "   compute %u/%u   memory %u/%u", layout_compute_used(g->model, l),
                 g->model->compute_slices, layout_memory_used(g->model, l), g->model->memory_slices);
     fputc('\n', out);

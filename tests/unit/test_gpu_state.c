@@ -233,6 +233,7 @@ static void test_draw_mig_off(void **state)
     char *out = capture_gpu(&g, false);
     assert_non_null(strstr(out, "MIG off"));
     assert_non_null(strstr(out, "idle"));
+    assert_null(strstr(out, "compute"));
     assert_null(strstr(out, "["));
     free(out);
     g.model = NULL;
