@@ -1,0 +1,194 @@
+#!/usr/bin/env bats
+# backend.bats: the two backends agree. The same state file is read through
+# the simulator backend directly and through the nvml backend over the shim
+# (build/shim/libnvidia-ml.so.1, $MIGCTL_NVML_LIB): `status --json` and
+# `profiles -i 0 --json` must be identical but for "backend", and the same
+# bad operations must fail with the same message and exit code. Also: which
+# backend answered is said, and a library that is missing, is not NVML or
+# lacks symbols gives a clear error, never a crash.
+#
+# Every test names its backend explicitly, so the suite means the same in
+# the ctest run with MIGCTL_BACKEND=sim and in the one with =nvml.
+
+setup() {
+    export MIGCTL_SIM_STATE="$BATS_TEST_TMPDIR/sim.json"
+    "$MIGCTL" sim init --gpus 2xH100-SXM5-80GB >/dev/null
+    [ -f "$MIGCTL_NVML_LIB" ] || skip "no shim library at '$MIGCTL_NVML_LIB'"
+}
+
+# A state with GIs, CIs (full and partial), a busy instance and MIG off on GPU 1.
+populate() {
+    "$MIGCTL" --backend sim mode -i 0 on >/dev/null
+    "$MIGCTL" --backend sim create -i 0 3g.40gb@4 2g.20gb@0 1g.10gb -C >/dev/null
+    "$MIGCTL" --backend sim sim procs -i 0 --gi 2 --start >/dev/null
+}
+
+# Run a command on one backend; keep stdout and stderr apart.
+on() {
+    local backend=$1
+    shift
+    local rc=0
+    "$MIGCTL" --backend "$backend" "$@" >"$BATS_TEST_TMPDIR/out.$backend" \
+        2>"$BATS_TEST_TMPDIR/err.$backend" || rc=$?
+    echo "$rc" >"$BATS_TEST_TMPDIR/rc.$backend"
+}
+
+# The same command on both backends: same exit code, stdout and stderr.
+same_on_both() {
+    on sim "$@"
+    on nvml "$@"
+    diff "$BATS_TEST_TMPDIR/rc.sim" "$BATS_TEST_TMPDIR/rc.nvml"
+    diff "$BATS_TEST_TMPDIR/err.sim" "$BATS_TEST_TMPDIR/err.nvml"
+    diff <(sed 's/\bnvml\b/BACKEND/; s/\bsim\b/BACKEND/' "$BATS_TEST_TMPDIR/out.sim") \
+         <(sed 's/\bnvml\b/BACKEND/; s/\bsim\b/BACKEND/' "$BATS_TEST_TMPDIR/out.nvml")
+}
+
+@test "status --json is identical on both backends but for the backend field" {
+    populate
+    run "$MIGCTL" --backend sim status --json
+    [ "$status" -eq 0 ]
+    sim_json="$output"
+    run "$MIGCTL" --backend nvml status --json
+    [ "$status" -eq 0 ]
+    nvml_json="$output"
+    [ "$(jq -r .backend <<<"$sim_json")" = sim ]
+    [ "$(jq -r .backend <<<"$nvml_json")" = nvml ]
+    # the state really has what the comparison is about
+    [ "$(jq '.gpus[0].gpu_instances | length' <<<"$nvml_json")" -eq 3 ]
+    [ "$(jq '[.gpus[0].gpu_instances[].compute_instances[] | select(.busy)] | length' \
+        <<<"$nvml_json")" -eq 1 ]
+    [ "$(jq -r '.gpus[0].gpu_instances[0].compute_instances[0].uuid' <<<"$nvml_json" | cut -c1-4)" = MIG- ]
+    [ "$(jq '.gpus[1].mig.current' <<<"$nvml_json")" = false ]
+    diff <(jq -S 'del(.backend)' <<<"$sim_json") <(jq -S 'del(.backend)' <<<"$nvml_json")
+}
+
+@test "profiles -i 0 --json is identical on both backends, with MIG on and off" {
+    populate
+    for gpu in 0 1; do
+        run "$MIGCTL" --backend sim profiles -i "$gpu" --json
+        [ "$status" -eq 0 ]
+        sim_json="$output"
+        run "$MIGCTL" --backend nvml profiles -i "$gpu" --json
+        [ "$status" -eq 0 ]
+        nvml_json="$output"
+        [ "$(jq '.gpu_instance_profiles | length' <<<"$nvml_json")" -eq 7 ]
+        diff <(jq -S 'del(.backend)' <<<"$sim_json") <(jq -S 'del(.backend)' <<<"$nvml_json")
+    done
+}
+
+@test "the nvml backend derives the same names and numbers as the offline catalogue" {
+    run "$MIGCTL" --backend nvml profiles -i 0 --json
+    [ "$status" -eq 0 ]
+    live="$output"
+    run "$MIGCTL" profiles --model H100-SXM5-80GB --json
+    [ "$status" -eq 0 ]
+    filter='[.gpu_instance_profiles[] | {name, id, index, compute_slices, memory_slices,
+             memory_mib, sm_count, instance_count, placements}]'
+    diff <(jq -S "$filter" <<<"$live") <(jq -S "$filter" <<<"$output")
+}
+
+@test "overlap: same error and exit code on both backends" {
+    populate
+    same_on_both create -i 0 2g.20gb@4
+    grep -q 'nvmlDeviceCreateGpuInstanceWithPlacement: Insufficient Resources' \
+        "$BATS_TEST_TMPDIR/err.nvml"
+    [ "$(cat "$BATS_TEST_TMPDIR/rc.nvml")" -eq 3 ]
+}
+
+@test "placement not in the list: same error and exit code on both backends" {
+    populate
+    same_on_both create -i 0 3g.40gb@2
+    [ "$(cat "$BATS_TEST_TMPDIR/rc.nvml")" -ne 0 ]
+}
+
+@test "GPU index out of range: same error and exit code on both backends" {
+    same_on_both status -i 7
+    [ "$(cat "$BATS_TEST_TMPDIR/rc.nvml")" -ne 0 ]
+    same_on_both create -i 7 1g.10gb
+    [ "$(cat "$BATS_TEST_TMPDIR/rc.nvml")" -ne 0 ]
+}
+
+@test "destroying a GPU instance whose compute instance is busy: same on both" {
+    populate
+    same_on_both destroy -i 0 --gi 2 --force
+    grep -q 'In use by another client' "$BATS_TEST_TMPDIR/err.nvml"
+    [ "$(cat "$BATS_TEST_TMPDIR/rc.nvml")" -ne 0 ]
+}
+
+@test "MIG off: same error and exit code on both backends" {
+    populate
+    same_on_both create -i 1 1g.10gb
+    grep -q 'nvmlDeviceCreateGpuInstance: Not Supported' "$BATS_TEST_TMPDIR/err.nvml"
+    [ "$(cat "$BATS_TEST_TMPDIR/rc.nvml")" -eq 3 ]
+}
+
+@test "a change made through one backend is seen by the other" {
+    "$MIGCTL" --backend nvml mode -i 1 on >/dev/null
+    "$MIGCTL" --backend nvml create -i 1 4g.40gb -C >/dev/null
+    run "$MIGCTL" --backend sim status -i 1 --json
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.gpus[0].gpu_instances[0].profile' <<<"$output")" = 4g.40gb ]
+    "$MIGCTL" --backend sim destroy -i 1 --gi "$(jq '.gpus[0].gpu_instances[0].id' <<<"$output")" >/dev/null
+    run "$MIGCTL" --backend nvml status -i 1 --json
+    [ "$(jq '.gpus[0].gpu_instances | length' <<<"$output")" -eq 0 ]
+}
+
+@test "a corrupt state file reads the same through the shim" {
+    echo '{"version": 1, "gpus": [' >"$MIGCTL_SIM_STATE"
+    before=$(sha256sum "$MIGCTL_SIM_STATE")
+    same_on_both status
+    [ "$(cat "$BATS_TEST_TMPDIR/rc.nvml")" -eq 2 ]
+    grep -q "$MIGCTL_SIM_STATE" "$BATS_TEST_TMPDIR/err.nvml"
+    [ "$(sha256sum "$MIGCTL_SIM_STATE")" = "$before" ]
+}
+
+@test "status says which backend answered" {
+    run "$MIGCTL" --backend nvml status
+    [ "$status" -eq 0 ]
+    grep -qi 'backend: nvml' <<<"$output"
+    run "$MIGCTL" --backend sim status
+    grep -qi 'backend: sim' <<<"$output"
+}
+
+@test "nvml backend: a library that does not load is a backend error, not a crash" {
+    MIGCTL_NVML_LIB="$BATS_TEST_TMPDIR/nope/libnvidia-ml.so.1" run "$MIGCTL" --backend nvml status
+    [ "$status" -eq 3 ]
+    grep -q 'cannot load NVML' <<<"$output"
+    [ "$(wc -l <<<"$output")" -eq 1 ]
+    # without --backend: a named state file means the simulator, and says so
+    MIGCTL_NVML_LIB="$BATS_TEST_TMPDIR/nope/libnvidia-ml.so.1" MIGCTL_BACKEND= \
+        run "$MIGCTL" status --json
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .backend <<<"$output")" = sim ]
+    # and with none, NVML not loading falls through to the simulator's own hint
+    MIGCTL_NVML_LIB="$BATS_TEST_TMPDIR/nope/libnvidia-ml.so.1" MIGCTL_BACKEND= \
+        MIGCTL_SIM_STATE= run "$MIGCTL" status
+    [ "$status" -eq 2 ]
+    grep -q 'migctl sim init' <<<"$output"
+}
+
+@test "nvml backend: a library that is not NVML is refused by name" {
+    libc=$(ldconfig -p 2>/dev/null | awk '/libc\.so\.6 /{print $NF; exit}')
+    [ -n "$libc" ] || skip "no libc.so.6 path from ldconfig"
+    MIGCTL_NVML_LIB="$libc" run "$MIGCTL" --backend nvml status
+    [ "$status" -eq 3 ]
+    grep -q 'no symbol nvmlInit_v2' <<<"$output"
+}
+
+@test "nvml backend: an old driver lacking a symbol gives 'not available on this driver'" {
+    command -v cc >/dev/null || skip "no C compiler to build a partial NVML"
+    # An NVML with init, count and handles only: everything else is missing.
+    cat >"$BATS_TEST_TMPDIR/partial.c" <<'EOF'
+int nvmlInit_v2(void) { return 0; }
+int nvmlShutdown(void) { return 0; }
+int nvmlDeviceGetCount_v2(unsigned *n) { *n = 1; return 0; }
+int nvmlDeviceGetHandleByIndex_v2(unsigned i, void **h) { static int d; *h = &d; return i ? 2 : 0; }
+EOF
+    cc -shared -fPIC -o "$BATS_TEST_TMPDIR/libpartial.so" "$BATS_TEST_TMPDIR/partial.c"
+    MIGCTL_NVML_LIB="$BATS_TEST_TMPDIR/libpartial.so" run "$MIGCTL" --backend nvml status
+    [ "$status" -eq 3 ]
+    grep -q 'nvmlDeviceGetName: Function Not Found (not available on this driver)' <<<"$output"
+    MIGCTL_NVML_LIB="$BATS_TEST_TMPDIR/libpartial.so" run "$MIGCTL" --backend nvml profiles -i 0 --json
+    [ "$status" -eq 3 ]
+    grep -q 'Function Not Found' <<<"$output"
+}
