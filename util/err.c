@@ -32,7 +32,10 @@ int mig_fail_nvml(mig_error *e, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(op, sizeof op, fmt, ap);
     va_end(ap);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", op, nvml_rc_string(rc));
+    /* Truncation is intended: the message is bounded, the NVML text last. */
+    int n = snprintf(e->msg, sizeof e->msg, "%s: ", op);
+    if (n > 0 && (size_t)n < sizeof e->msg)
+        strncat(e->msg, nvml_rc_string(rc), sizeof e->msg - (size_t)n - 1);
     e->kind = MIG_ERR_BACKEND;
     e->nvml = rc;
     return -1;
@@ -49,7 +52,10 @@ void mig_error_prefix(mig_error *e, const char *fmt, ...)
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", ctx, old);
+    /* The context goes first and is kept whole; the old message may lose its tail. */
+    int n = snprintf(e->msg, sizeof e->msg, "%s: ", ctx);
+    if (n > 0 && (size_t)n < sizeof e->msg)
+        strncat(e->msg, old, sizeof e->msg - (size_t)n - 1);
 }
 
 void mig_error_clear(mig_error *e)
