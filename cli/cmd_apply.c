@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "engine/apply.h"
 #include "engine/lock.h"
+#include "engine/plan_print.h"
 
 static void apply_usage(FILE *out)
 {
@@ -108,34 +109,11 @@ static int parse_args(int argc, char **argv, apply_args *a)
 
 /* ------------------------------------------------------------ printing */
 
-static void print_plan(FILE *out, const apply_session *s, const char *config_name)
+static void print_plan(FILE *out, const apply_session *s, const char *config_name, bool color)
 {
-    const mig_plan *p = &s->plan;
-    fprintf(out, "Plan for config '%s': %u operation%s\n", config_name, p->n_ops,
-            p->n_ops == 1 ? "" : "s");
-    for (unsigned i = 0; i < p->n_gpus; i++) {
-        const mig_gpu_plan *gp = &p->gpus[i];
-        const mig_gpu_state *g = i < s->n_gpus ? &s->before[i] : NULL;
-        fprintf(out, "GPU %u  %s  %s", gp->gpu, g && g->model ? g->model->name : "?",
-                mig_gpu_plan_status_name(gp->status));
-        if (gp->status == MIG_GPU_CHANGE)
-            fprintf(out, " (%u operation%s%s)", gp->n_ops, gp->n_ops == 1 ? "" : "s",
-                    gp->needs_reset ? ", mode change needs a reset on this GPU" : "");
-        if (gp->reason[0])
-            fprintf(out, ": %s", gp->reason);
-        fputc('\n', out);
-        for (unsigned k = gp->first_op; k < gp->first_op + gp->n_ops && k < p->n_ops; k++) {
-            const mig_op *op = &p->ops[k];
-            if (op->kind == MIG_OP_SET_MODE)
-                fprintf(out, "    set-mode %s\n", op->enable ? "on" : "off");
-            else if (op->kind == MIG_OP_CREATE_CI || op->kind == MIG_OP_DESTROY_CI)
-                fprintf(out, "    %-10s %s%s\n", mig_op_kind_name(op->kind), op->profile,
-                        op->busy ? "  (busy: --force)" : "");
-            else
-                fprintf(out, "    %-10s %s@%u%s\n", mig_op_kind_name(op->kind), op->profile,
-                        op->start, op->busy ? "  (busy: --force)" : "");
-        }
-    }
+    fprintf(out, "Plan for config '%s': %u operation%s\n", config_name, s->plan.n_ops,
+            s->plan.n_ops == 1 ? "" : "s");
+    plan_print(out, &s->plan, s->before, s->n_gpus, color);
 }
 
 static void print_outcome(FILE *out, const apply_session *s, const apply_report *r)
@@ -259,11 +237,14 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
         .progress = a->json ? stderr : stdout,
     };
     res->have_session = true;
-    if (apply_prepare(res->b, c, &o, &res->s, &e) < 0)
+    if (apply_prepare(res->b, c, &o, &res->s, &e) < 0) {
+        if (e.kind == MIG_ERR_INPUT)
+            reconcile_error_in_file(&e, a->config_file); /* "line:col" -> "file:line:col" */
         return cli_report("apply", &e);
+    }
     if (res->s.stale_journal)
         print_stale(&res->s);
-    print_plan(a->json ? stderr : stdout, &res->s, c->name);
+    print_plan(a->json ? stderr : stdout, &res->s, c->name, g->color && !a->json);
     apply_report *r = calloc(1, sizeof *r);
     if (!r)
         return cli_report("apply", (mig_fail(&e, MIG_ERR_SYSTEM, "out of memory"), &e));

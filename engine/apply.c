@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "engine/apply.h"
+#include "engine/plan_print.h"
 #include "util/nvml_rc.h"
 
 static const char *const result_names[] = {
@@ -849,27 +850,9 @@ int apply_run(mig_backend *b, const cfg_config *c, const apply_options *o, apply
 
 /* ------------------------------------------------------------ JSON */
 
-static json_t *op_json(const mig_op *op)
-{
-    json_t *o = json_pack("{s:I, s:s}", "gpu", (json_int_t)op->gpu, "op",
-                          mig_op_kind_name(op->kind));
-    if (op->kind == MIG_OP_SET_MODE) {
-        json_object_set_new(o, "enable", json_boolean(op->enable));
-        return o;
-    }
-    json_object_set_new(o, "profile", json_string(op->profile));
-    json_object_set_new(o, "placement", json_pack("{s:I, s:I}", "start", (json_int_t)op->start,
-                                                  "size", (json_int_t)op->size));
-    if (op->kind == MIG_OP_DESTROY_CI || op->kind == MIG_OP_DESTROY_GI)
-        json_object_set_new(o, "busy", json_boolean(op->busy));
-    return o;
-}
-
 json_t *apply_report_json(const apply_session *s, const apply_report *r)
 {
-    json_t *ops = json_array();
-    for (unsigned i = 0; s && i < s->plan.n_ops; i++)
-        json_array_append_new(ops, op_json(&s->plan.ops[i]));
+    json_t *ops = s ? plan_to_json(&s->plan) : json_array();
     json_t *gpus = json_array();
     for (unsigned i = 0; i < r->n_gpus; i++)
         json_array_append_new(gpus, json_pack("{s:I, s:s, s:s}", "index",
