@@ -1,0 +1,418 @@
+/*
+ * cmd_plan.c: `migctl plan`: workloads -> decisions -> packed layouts ->
+ * apply-able configs, and `migctl plan --add` (arrivals into free slots of
+ * a running fleet). Thin: decisions in engine/advise, packing in
+ * engine/pack, online placement in engine/replan; this file reads the
+ * inputs, prints a table or --json, and writes --emit-config files.
+ *
+ * Exit: 0 everything placed; 1 some instance could not be placed (no model
+ * takes it, or the fleet is full); 2 bad input; 3 backend error (--live).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "config/workload.h"
+#include "engine/pack.h"
+#include "engine/replan.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: migctl plan -w WORKLOADS (-f FLEET | --live) [--json] [--emit-config DIR]\n"
+            "       migctl plan --add ARRIVALS (-f FLEET | --live) [--json] [--emit-config DIR]\n\n"
+            "Decide a MIG profile, an MPS share or whole GPUs for every workload on every GPU\n"
+            "model of the fleet (each with its reason), pack the instances onto the fleet with\n"
+            "the real placement rules using as few GPUs as possible, and print per GPU its layout\n"
+            "with the workloads on each slice, the lower bound, utilisation and GPUs saved.\n"
+            "With --add, place arrivals into the free slots of the fleet's current layouts\n"
+            "without moving anything, keeping the largest profiles creatable.\n\n"
+            "  -w, --workloads FILE  workloads YAML (docs/planner.md, examples/)\n"
+            "  -f, --fleet FILE      fleet YAML: nodes with GPU models and counts, optionally\n"
+            "                        current layouts and busy instances\n"
+            "      --live            the fleet is this machine's GPUs (one node, \"local\")\n"
+            "  -a, --add FILE        online placement of the arrivals in FILE\n"
+            "      --json            machine-readable output\n"
+            "      --emit-config DIR write DIR/<node>.yaml, a mig-parted v1 config per node\n"
+            "  -h, --help            this help\n\n"
+            "Exit: 0 all placed, 1 some instance not placed, 2 bad input, 3 backend error.\n");
+}
+
+/* ---------------------------------------------------------------- shared with replan */
+
+int plan_load_fleet(cli_globals *g, const char *verb, const char *path, bool live, fl_fleet *f,
+                    mig_error *e);
+int plan_emit_configs(const char *verb, const fl_fleet *f, const pk_gpu *gpus, const char *dir,
+                      mig_error *e);
+json_t *plan_gpu_json(const fl_fleet *f, const pk_gpu *gpus, unsigned g);
+void plan_print_decisions(const wl_file *wf, const adv_decision *d, unsigned n_models);
+json_t *plan_decisions_json(const wl_file *wf, const adv_decision *d, unsigned n_models);
+
+int plan_load_fleet(cli_globals *g, const char *verb, const char *path, bool live, fl_fleet *f,
+                    mig_error *e)
+{
+    (void)verb;
+    if (!live)
+        return fl_parse_file(path, f, e);
+    mig_backend *b;
+    if (cli_open_backend(g, &b, e) < 0)
+        return -1;
+    int rc = replan_live_fleet(b, f, e);
+    backend_close(b);
+    return rc;
+}
+
+int plan_emit_configs(const char *verb, const fl_fleet *f, const pk_gpu *gpus, const char *dir,
+                      mig_error *e)
+{
+    (void)verb;
+    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+        return mig_fail(e, MIG_ERR_SYSTEM, "%s: %s", dir, strerror(errno));
+    for (unsigned nd = 0; nd < f->n_nodes; nd++) {
+        bool used = false;
+        for (unsigned i = 0; i < f->nodes[nd].n_gpus; i++)
+            used |= gpus[f->nodes[nd].first_gpu + i].use != PK_GPU_FREE;
+        if (!used)
+            continue;
+        cfg_file cf;
+        if (pack_node_config(f, gpus, nd, "migctl-plan", &cf, e) < 0)
+            return -1;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.yaml", dir, f->nodes[nd].name);
+        int rc = cfg_write(path, &cf, false, e);
+        cfg_free(&cf);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *use_name(pk_gpu_use u)
+{
+    switch (u) {
+    case PK_GPU_MIG:
+        return "mig";
+    case PK_GPU_WHOLE:
+        return "whole-gpu";
+    case PK_GPU_MPS:
+        return "mps";
+    default:
+        return "free";
+    }
+}
+
+json_t *plan_gpu_json(const fl_fleet *f, const pk_gpu *gpus, unsigned g)
+{
+    const fl_gpu *fg = &f->gpus[g];
+    json_t *o = json_pack("{s:s, s:I, s:s, s:s}", "node", f->nodes[fg->node].name, "index",
+                          (json_int_t)fg->index, "model", fg->model->name, "use",
+                          use_name(gpus[g].use));
+    json_t *lay = json_array();
+    if (gpus[g].use == PK_GPU_MIG) {
+        char names[MIG_MAX_GI][MIG_NAME_LEN + 4];
+        unsigned n = pack_layout_names(fg->model, &gpus[g].layout, names);
+        for (unsigned i = 0; i < n; i++)
+            json_array_append_new(lay, json_string(names[i]));
+    }
+    json_object_set_new(o, "layout", lay);
+    if (gpus[g].use == PK_GPU_MPS)
+        json_object_set_new(o, "mps", json_pack("{s:f, s:f, s:I}", "compute", gpus[g].mps_compute,
+                                                "memory", gpus[g].mps_memory, "clients",
+                                                (json_int_t)gpus[g].mps_clients));
+    return o;
+}
+
+static const char *profile_text(const adv_decision *d)
+{
+    return d->kind == ADV_UNPLACED ? "-" : adv_profile_name(d);
+}
+
+void plan_print_decisions(const wl_file *wf, const adv_decision *d, unsigned n_models)
+{
+    printf("Decisions\n");
+    printf("  %-18s %-16s %-10s %-11s %s\n", "WORKLOAD", "MODEL", "KIND", "PROFILE", "REASON");
+    for (unsigned w = 0; w < wf->n; w++)
+        for (unsigned k = 0; k < n_models; k++) {
+            const adv_decision *x = &d[w * n_models + k];
+            printf("  %-18s %-16s %-10s %-11s %s\n", wf->items[w].name, x->model->name,
+                   adv_kind_name(x->kind), profile_text(x), x->reason);
+        }
+}
+
+json_t *plan_decisions_json(const wl_file *wf, const adv_decision *d, unsigned n_models)
+{
+    json_t *a = json_array();
+    for (unsigned w = 0; w < wf->n; w++)
+        for (unsigned k = 0; k < n_models; k++) {
+            const adv_decision *x = &d[w * n_models + k];
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "workload",
+                                  wf->items[w].name, "model", x->model->name, "kind",
+                                  adv_kind_name(x->kind), "profile", profile_text(x), "reason",
+                                  x->reason, "replicas", (json_int_t)wf->items[w].replicas,
+                                  "per_gpu", (json_int_t)x->per_gpu);
+            json_array_append_new(a, o);
+        }
+    return a;
+}
+
+/* ---------------------------------------------------------------- plan */
+
+/* The workloads on GPU g, by slice (MIG) or as a list (whole/MPS). */
+static void slice_workloads(const pk_plan *p, unsigned g, json_t *slices, char *line, size_t len)
+{
+    size_t u = 0;
+    line[0] = 0;
+    const mig_model *m = p->fleet->gpus[g].model;
+    for (unsigned i = 0; i < p->n_inst; i++) {
+        const pk_instance *in = &p->inst[i];
+        if (in->gpu != (int)g)
+            continue;
+        const wl_workload *w = &p->wf->items[in->workload];
+        char where[MIG_NAME_LEN + 8] = "";
+        if (in->gi >= 0) {
+            const mig_gi_place *x = &p->gpus[g].layout.gi[in->gi];
+            snprintf(where, sizeof where, "%s@%u", m->profiles[x->profile].name, x->start);
+        }
+        if (slices) {
+            json_t *o = json_pack("{s:s, s:I}", "workload", w->name, "replica",
+                                  (json_int_t)in->replica);
+            if (in->part)
+                json_object_set_new(o, "part", json_integer(in->part));
+            if (where[0])
+                json_object_set_new(o, "placement", json_string(where));
+            json_array_append_new(slices, o);
+        }
+        if (u < len)
+            u += (size_t)snprintf(line + u, len - u, "%s%s%s%s#%u", u ? "  " : "", where,
+                                  where[0] ? " " : "", w->name, in->replica);
+        if (in->part && u < len)
+            u += (size_t)snprintf(line + u, len - u, " (GPU %u of %u)", in->part + 1, w->gpus);
+        else if (!in->part && w->gpus > 1 && u < len)
+            u += (size_t)snprintf(line + u, len - u, " (GPU 1 of %u)", w->gpus);
+    }
+}
+
+static json_t *plan_json(const pk_plan *p)
+{
+    unsigned stranded_c = p->compute_total - p->compute_used,
+             stranded_m = p->memory_total - p->memory_used;
+    json_t *o = json_pack(
+        "{s:I, s:I, s:b, s:I, s:I, s:I, s:I}", "gpus_used", (json_int_t)p->gpus_used,
+        "lower_bound", (json_int_t)p->lower_bound, "optimal", p->exact, "one_per_gpu",
+        (json_int_t)p->one_per_gpu, "gpus_saved",
+        (json_int_t)(p->one_per_gpu > p->gpus_used ? p->one_per_gpu - p->gpus_used : 0),
+        "unplaced", (json_int_t)p->unplaced, "fleet_gpus", (json_int_t)p->fleet->n_gpus);
+    json_object_set_new(
+        o, "utilisation",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mig_gpus", (json_int_t)p->mig_gpus,
+                  "compute_slices_used", (json_int_t)p->compute_used, "compute_slices",
+                  (json_int_t)p->compute_total, "memory_slices_used", (json_int_t)p->memory_used,
+                  "memory_slices", (json_int_t)p->memory_total, "stranded_compute_slices",
+                  (json_int_t)stranded_c, "stranded_memory_slices", (json_int_t)stranded_m));
+    json_object_set_new(o, "decisions", plan_decisions_json(p->wf, p->decisions, p->n_models));
+    json_t *gpus = json_array();
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
+        if (p->gpus[g].use == PK_GPU_FREE)
+            continue;
+        json_t *go = plan_gpu_json(p->fleet, p->gpus, g);
+        json_t *sl = json_array();
+        char line[16];
+        slice_workloads(p, g, sl, line, sizeof line);
+        json_object_set_new(go, "workloads", sl);
+        json_array_append_new(gpus, go);
+    }
+    json_object_set_new(o, "gpus", gpus);
+    json_t *un = json_array();
+    for (unsigned i = 0; i < p->n_inst; i++)
+        if (p->inst[i].gpu < 0 && p->inst[i].part == 0)
+            json_array_append_new(un, json_pack("{s:s, s:I, s:s}", "workload",
+                                                p->wf->items[p->inst[i].workload].name, "replica",
+                                                (json_int_t)p->inst[i].replica, "why",
+                                                p->inst[i].model < 0 ? "no GPU model can take it"
+                                                                     : "the fleet is full"));
+    json_object_set_new(o, "unplaced_instances", un);
+    return o;
+}
+
+static void plan_text(const pk_plan *p)
+{
+    plan_print_decisions(p->wf, p->decisions, p->n_models);
+    unsigned saved = p->one_per_gpu > p->gpus_used ? p->one_per_gpu - p->gpus_used : 0;
+    printf("\nPacking: %u of %u GPUs used, lower bound %u%s; one workload per GPU would use %u "
+           "(%u saved)\n", p->gpus_used, p->fleet->n_gpus, p->lower_bound,
+           p->exact ? " (optimal)" : "", p->one_per_gpu, saved);
+    if (p->mig_gpus)
+        printf("  MIG GPUs %u: compute slices %u/%u used (%.0f%%), memory slices %u/%u (%.0f%%)\n",
+               p->mig_gpus, p->compute_used, p->compute_total,
+               100.0 * p->compute_used / p->compute_total, p->memory_used, p->memory_total,
+               100.0 * p->memory_used / p->memory_total);
+    if (p->unplaced)
+        printf("  NOT PLACED: %u instance%s (%u that no GPU model can take)\n", p->unplaced,
+               p->unplaced == 1 ? "" : "s", p->unplaceable);
+    printf("\nGPUs\n");
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
+        const pk_gpu *pg = &p->gpus[g];
+        if (pg->use == PK_GPU_FREE)
+            continue;
+        const fl_gpu *fg = &p->fleet->gpus[g];
+        char line[4096];
+        slice_workloads(p, g, NULL, line, sizeof line);
+        const char *what = pg->use == PK_GPU_MIG ? "" : pg->use == PK_GPU_WHOLE ? "whole GPU, MIG off: " : "MPS, MIG off: ";
+        printf("  %s/%-3u %-16s %s%s\n", p->fleet->nodes[fg->node].name, fg->index,
+               fg->model->name, what, line);
+    }
+}
+
+/* ---------------------------------------------------------------- add */
+
+static json_t *add_json(const rp_plan *p)
+{
+    json_t *o = json_pack("{s:I, s:I, s:I}", "placed", (json_int_t)(p->n_place - p->unplaced),
+                          "unplaced", (json_int_t)p->unplaced, "reused", (json_int_t)p->reused);
+    json_object_set_new(o, "decisions", plan_decisions_json(p->wf, p->decisions, p->n_models));
+    json_t *pl = json_array();
+    for (unsigned i = 0; i < p->n_place; i++) {
+        const rp_place *x = &p->place[i];
+        json_t *it = json_pack("{s:s, s:I}", "workload", p->wf->items[x->workload].name,
+                               "replica", (json_int_t)x->replica);
+        if (x->gpu >= 0) {
+            const fl_gpu *fg = &p->fleet->gpus[x->gpu];
+            json_object_set_new(it, "node", json_string(p->fleet->nodes[fg->node].name));
+            json_object_set_new(it, "index", json_integer(fg->index));
+            if (x->gi >= 0) {
+                const mig_gi_place *gp = &p->after[x->gpu].layout.gi[x->gi];
+                char nm[MIG_NAME_LEN + 8];
+                snprintf(nm, sizeof nm, "%s@%u", fg->model->profiles[gp->profile].name, gp->start);
+                json_object_set_new(it, "placement", json_string(nm));
+            }
+            json_object_set_new(it, "reused", json_boolean(x->reused));
+        }
+        json_array_append_new(pl, it);
+    }
+    json_object_set_new(o, "placements", pl);
+    json_t *gpus = json_array();
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++)
+        if (p->changed[g] || (p->after[g].use != PK_GPU_FREE))
+            json_array_append_new(gpus, plan_gpu_json(p->fleet, p->after, g));
+    json_object_set_new(o, "gpus", gpus);
+    return o;
+}
+
+static void add_text(const rp_plan *p)
+{
+    plan_print_decisions(p->wf, p->decisions, p->n_models);
+    printf("\nPlacements (nothing running is moved)\n");
+    for (unsigned i = 0; i < p->n_place; i++) {
+        const rp_place *x = &p->place[i];
+        if (x->gpu < 0) {
+            printf("  %-24s NOT PLACED: no free slot takes it\n", x->label);
+            continue;
+        }
+        const fl_gpu *fg = &p->fleet->gpus[x->gpu];
+        char where[MIG_NAME_LEN + 8] = "whole GPU";
+        if (x->gi >= 0) {
+            const mig_gi_place *gp = &p->after[x->gpu].layout.gi[x->gi];
+            snprintf(where, sizeof where, "%s@%u", fg->model->profiles[gp->profile].name, gp->start);
+        } else if (p->after[x->gpu].use == PK_GPU_MPS) {
+            snprintf(where, sizeof where, "MPS share");
+        }
+        printf("  %-24s %s/%u %s%s\n", x->label, p->fleet->nodes[fg->node].name, fg->index, where,
+               x->reused ? " (idle instance reused)" : "");
+    }
+    printf("\n%u placed, %u not placed; %u operations\n", p->n_place - p->unplaced, p->unplaced,
+           p->n_ops);
+}
+
+/* ---------------------------------------------------------------- verb */
+
+int cmd_plan(int argc, char **argv, cli_globals *g)
+{
+    static const struct option opts[] = {
+        {"workloads", required_argument, NULL, 'w'}, {"fleet", required_argument, NULL, 'f'},
+        {"add", required_argument, NULL, 'a'},       {"live", no_argument, NULL, 'L'},
+        {"json", no_argument, NULL, 'j'},            {"emit-config", required_argument, NULL, 'E'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    const char *wpath = NULL, *fpath = NULL, *apath = NULL, *emit = NULL;
+    bool live = false, json = false;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "w:f:a:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': wpath = optarg; break;
+        case 'f': fpath = optarg; break;
+        case 'a': apath = optarg; break;
+        case 'L': live = true; break;
+        case 'j': json = true; break;
+        case 'E': emit = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            return cli_usage_error("plan", "unknown option or missing value: %s",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("plan", "unexpected argument '%s'", argv[optind]);
+    if (!!wpath + !!apath != 1)
+        return cli_usage_error("plan", "give -w WORKLOADS or --add ARRIVALS (one of them)");
+    if (!!fpath + live != 1)
+        return cli_usage_error("plan", "give -f FLEET or --live (one of them)");
+    mig_error e = {0};
+    wl_file wf;
+    fl_fleet fleet;
+    if (wl_parse_file(wpath ? wpath : apath, &wf, &e) < 0)
+        return cli_report("plan", &e);
+    if (plan_load_fleet(g, "plan", fpath, live, &fleet, &e) < 0) {
+        wl_free(&wf);
+        return cli_report("plan", &e);
+    }
+    int rc = 0;
+    if (wpath) {
+        pk_plan p;
+        if (pack_plan(&wf, &fleet, &p, &e) < 0) {
+            rc = cli_report("plan", &e);
+        } else {
+            if (json) {
+                json_t *o = plan_json(&p);
+                json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                printf("\n");
+                json_decref(o);
+            } else {
+                plan_text(&p);
+            }
+            if (emit && plan_emit_configs("plan", &fleet, p.gpus, emit, &e) < 0)
+                rc = cli_report("plan", &e);
+            else if (p.unplaced)
+                rc = 1;
+            pk_plan_free(&p);
+        }
+    } else {
+        rp_plan p;
+        if (replan_add(&wf, &fleet, &p, &e) < 0) {
+            rc = cli_report("plan", &e);
+        } else {
+            if (json) {
+                json_t *o = add_json(&p);
+                json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                printf("\n");
+                json_decref(o);
+            } else {
+                add_text(&p);
+            }
+            if (emit && plan_emit_configs("plan", &fleet, p.after, emit, &e) < 0)
+                rc = cli_report("plan", &e);
+            else if (p.unplaced)
+                rc = 1;
+            rp_plan_free(&p);
+        }
+    }
+    fl_free(&fleet);
+    wl_free(&wf);
+    return rc;
+}

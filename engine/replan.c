@@ -1,0 +1,932 @@
+/*
+ * replan.c: online placement (`plan --add`) and replanning with the fewest
+ * drains (`replan`) over a fleet with current layouts and busy instances.
+ *
+ * One trial = a set D of GPUs allowed to be drained. Every other GPU keeps
+ * its busy instances where they are; items (new replicas, and the running
+ * instances of GPUs in D) are placed largest first into those GPUs: an idle
+ * instance of the same profile first (no operation), else the placement
+ * that destroys the fewest idle instances (only `replan` may destroy idle
+ * ones), then loses the least capacity for the largest profiles, then the
+ * fullest GPU. What is left is packed from scratch (engine/pack) onto the
+ * GPUs in D as blank GPUs. D grows cheapest first (least running work), and
+ * the smallest feasible prefix is found by exponential then binary search
+ * (more blank GPUs never make the leftovers harder to pack: the running
+ * work of a drained GPU fits back on it).
+ *
+ * Per-GPU scores are cached per profile and recomputed only for the GPU
+ * that just changed, so a trial costs O(items x GPUs) comparisons.
+ */
+#include "engine/replan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- items */
+
+typedef struct {
+    int workload;            /* -1: a moved instance with no workload label */
+    unsigned replica, parts;
+    int fixed_model;         /* >= 0: must stay on this model (moved, unlabelled) */
+    adv_decision fixed;      /* its decision then */
+    bool moved;
+    char label[200];
+} item;
+
+typedef struct {
+    rp_plan *p;
+    bool add_only;           /* plan --add: destroy nothing */
+    unsigned n_items, cap_items;
+    item *items;
+    /* per trial */
+    bool *in_d;              /* GPU is in the drain set */
+    unsigned *order;         /* drain candidates, cheapest first */
+    unsigned n_order;
+} ctx;
+
+static const adv_decision *dec_of(const ctx *c, const item *it, unsigned k)
+{
+    if (it->fixed_model >= 0)
+        return (unsigned)it->fixed_model == k ? &it->fixed : NULL;
+    return &c->p->decisions[(unsigned)it->workload * c->p->n_models + k];
+}
+
+static int model_of(const rp_plan *p, const mig_model *m)
+{
+    for (unsigned k = 0; k < p->n_models; k++)
+        if (p->models[k] == m)
+            return (int)k;
+    return -1;
+}
+
+static double share_of(const adv_decision *d)
+{
+    if (!d || d->kind == ADV_UNPLACED)
+        return INFINITY;
+    return d->kind == ADV_WHOLE ? (double)d->gpus : fmax(d->compute_share, d->memory_share);
+}
+
+static int push_item(ctx *c, const item *it, mig_error *e)
+{
+    if (c->n_items == c->cap_items) {
+        unsigned nc = c->cap_items ? c->cap_items * 2 : 64;
+        item *ni = realloc(c->items, nc * sizeof *ni);
+        if (!ni)
+            return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+        c->items = ni;
+        c->cap_items = nc;
+    }
+    c->items[c->n_items++] = *it;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- GPU state */
+
+typedef struct {
+    bool mig;
+    mig_layout layout;          /* current GIs (kept originals + new) */
+    int orig[MIG_MAX_GI];       /* per layout GI: index in the fleet layout, -1 = new */
+    bool reused[MIG_MAX_GI];    /* per layout GI: an idle original given to an item */
+    bool destroyed[MIG_MAX_GI]; /* per fleet GI: idle original destroyed */
+    pk_gpu_use use;
+    double mps_c, mps_m;
+    unsigned mps_n;
+    unsigned version;
+} wgpu;
+
+static void wgpu_reset(wgpu *w, const fl_gpu *g, bool blank)
+{
+    memset(w, 0, sizeof *w);
+    w->mig = g->mig_enabled;
+    if (blank)
+        return;
+    w->layout = g->layout;
+    for (unsigned i = 0; i < g->layout.n; i++)
+        w->orig[i] = (int)i;
+    if (g->mig_enabled)
+        w->use = g->layout.n ? PK_GPU_MIG : PK_GPU_FREE;
+    else
+        w->use = g->whole_busy ? PK_GPU_WHOLE : PK_GPU_FREE;
+}
+
+static bool gi_idle_free(const fl_gpu *g, const wgpu *w, unsigned i)
+{
+    return w->orig[i] >= 0 && !g->busy[w->orig[i]] && !w->reused[i];
+}
+
+/* ---------------------------------------------------------------- scoring */
+
+#define SCORE_LEN (2 + MIG_MAX_PROFILES + 2)
+
+typedef struct {
+    bool ok;
+    int start;      /* -1 with reuse >= 0 */
+    int reuse;      /* layout GI index of an idle instance to take */
+    unsigned destroy_mask; /* layout GI indices of idle instances to destroy */
+    int key[SCORE_LEN];
+} cand;
+
+static int cmp_key(const int *a, const int *b)
+{
+    for (int i = 0; i < SCORE_LEN; i++)
+        if (a[i] != b[i])
+            return a[i] < b[i] ? -1 : 1;
+    return 0;
+}
+
+static unsigned frag_profiles(const mig_model *m, unsigned order[MIG_MAX_PROFILES])
+{
+    unsigned n = 0;
+    for (unsigned p = 0; p < m->n_profiles; p++)
+        if (m->profiles[p].attr == MIG_ATTR_NONE)
+            order[n++] = p;
+    for (unsigned i = 1; i < n; i++)
+        for (unsigned j = i; j > 0; j--) {
+            const mig_gi_profile *a = &m->profiles[order[j - 1]], *b = &m->profiles[order[j]];
+            if (!(b->compute_slices > a->compute_slices ||
+                  (b->compute_slices == a->compute_slices && b->memory_slices > a->memory_slices)))
+                break;
+            unsigned t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    return n;
+}
+
+/* Best way to add one GI of profile p to GPU g (smaller key = better). */
+static cand score_mig(const ctx *c, unsigned gi_fleet, const wgpu *w, unsigned p)
+{
+    const fl_gpu *g = &c->p->fleet->gpus[gi_fleet];
+    const mig_model *m = g->model;
+    cand best = {.ok = false, .reuse = -1, .start = -1};
+    if (!w->mig)
+        return best;
+    for (unsigned i = 0; i < w->layout.n; i++)
+        if (w->layout.gi[i].profile == p && gi_idle_free(g, w, i)) {
+            best.ok = true;
+            best.reuse = (int)i;
+            memset(best.key, 0, sizeof best.key);
+            best.key[SCORE_LEN - 1] = (int)gi_fleet;
+            return best;
+        }
+    unsigned order[MIG_MAX_PROFILES], no = frag_profiles(m, order);
+    unsigned before[MIG_MAX_PROFILES];
+    for (unsigned q = 0; q < no; q++)
+        before[q] = layout_remaining(m, &w->layout, order[q]);
+    const mig_gi_profile *pr = &m->profiles[p];
+    for (unsigned si = 0; si < pr->n_starts; si++) {
+        unsigned s = pr->starts[si], lo = s, hi = s + pr->memory_slices;
+        mig_layout l = {0};
+        unsigned mask = 0, n_destroy = 0;
+        for (unsigned i = 0; i < w->layout.n; i++) {
+            const mig_gi_place *x = &w->layout.gi[i];
+            unsigned xlo = x->start, xhi = x->start + m->profiles[x->profile].memory_slices;
+            bool overlap = xlo < hi && lo < xhi;
+            if (overlap && gi_idle_free(g, w, i) && !c->add_only) {
+                mask |= 1u << i;
+                n_destroy++;
+                continue;
+            }
+            layout_add(&l, x->profile, x->start);
+        }
+        if (layout_fits(m, &l, p, s) != MIG_FIT_OK)
+            continue;
+        layout_add(&l, p, s);
+        cand cd = {.ok = true, .start = (int)s, .reuse = -1, .destroy_mask = mask};
+        cd.key[0] = 1;
+        cd.key[1] = (int)n_destroy;
+        for (unsigned q = 0; q < no; q++) {
+            int after = (int)layout_remaining(m, &l, order[q]);
+            cd.key[2 + q] = (int)before[q] - after; /* capacity lost */
+        }
+        cd.key[2 + MIG_MAX_PROFILES] = -(int)layout_compute_used(m, &l); /* fuller first */
+        cd.key[SCORE_LEN - 1] = (int)gi_fleet;
+        if (!best.ok || cmp_key(cd.key, best.key) < 0)
+            best = cd;
+    }
+    return best;
+}
+
+static void apply_mig(wgpu *w, const cand *cd, unsigned p, int *gi_out)
+{
+    if (cd->reuse >= 0) {
+        w->reused[cd->reuse] = true;
+        *gi_out = cd->reuse;
+    } else {
+        mig_layout l = {0};
+        int orig[MIG_MAX_GI];
+        bool reused[MIG_MAX_GI];
+        for (unsigned i = 0; i < w->layout.n; i++) {
+            if (cd->destroy_mask & (1u << i)) {
+                w->destroyed[w->orig[i]] = true;
+                continue;
+            }
+            orig[l.n] = w->orig[i];
+            reused[l.n] = w->reused[i];
+            layout_add(&l, w->layout.gi[i].profile, w->layout.gi[i].start);
+        }
+        orig[l.n] = -1;
+        reused[l.n] = true;
+        *gi_out = l.n;
+        layout_add(&l, p, (unsigned)cd->start);
+        w->layout = l;
+        memcpy(w->orig, orig, sizeof orig);
+        memcpy(w->reused, reused, sizeof reused);
+    }
+    w->use = PK_GPU_MIG;
+    w->version++;
+}
+
+/* ---------------------------------------------------------------- one trial */
+
+typedef struct {
+    wgpu *w;
+    cand *cache;          /* [gpu * MIG_MAX_PROFILES + p] */
+    unsigned *cache_ver;  /* version + 1 the entry was computed at, 0 = never */
+    int *item_gpu, *item_gi;
+    unsigned leftover;
+} trial;
+
+static const cand *cached(const ctx *c, trial *t, unsigned g, unsigned p)
+{
+    size_t k = (size_t)g * MIG_MAX_PROFILES + p;
+    if (t->cache_ver[k] != t->w[g].version + 1) {
+        t->cache[k] = score_mig(c, g, &t->w[g], p);
+        t->cache_ver[k] = t->w[g].version + 1;
+    }
+    return &t->cache[k];
+}
+
+/* Place item i on a non-drained GPU; false if none takes it. */
+static bool place_free(const ctx *c, trial *t, unsigned i)
+{
+    const item *it = &c->items[i];
+    const rp_plan *p = c->p;
+    const fl_fleet *f = p->fleet;
+    /* models by cost for this item */
+    unsigned ks[PK_MAX_MODELS], nk = 0;
+    for (unsigned k = 0; k < p->n_models; k++)
+        if (dec_of(c, it, k) && dec_of(c, it, k)->kind != ADV_UNPLACED)
+            ks[nk++] = k;
+    for (unsigned a = 1; a < nk; a++)
+        for (unsigned b = a; b > 0 && share_of(dec_of(c, it, ks[b])) <
+                                          share_of(dec_of(c, it, ks[b - 1])); b--) {
+            unsigned x = ks[b];
+            ks[b] = ks[b - 1];
+            ks[b - 1] = x;
+        }
+    for (unsigned a = 0; a < nk; a++) {
+        const adv_decision *d = dec_of(c, it, ks[a]);
+        const mig_model *m = p->models[ks[a]];
+        if (d->kind == ADV_MIG) {
+            int best = -1;
+            const cand *bc = NULL;
+            for (unsigned g = 0; g < f->n_gpus; g++) {
+                if (c->in_d[g] || f->gpus[g].model != m)
+                    continue;
+                const cand *cd = cached(c, t, g, (unsigned)d->profile);
+                if (cd->ok && (!bc || cmp_key(cd->key, bc->key) < 0)) {
+                    bc = cd;
+                    best = (int)g;
+                }
+            }
+            if (best >= 0) {
+                cand cd = *bc;
+                apply_mig(&t->w[best], &cd, (unsigned)d->profile, &t->item_gi[i]);
+                t->item_gpu[i] = best;
+                return true;
+            }
+        } else if (d->kind == ADV_WHOLE) {
+            /* whole GPUs with MIG off and nothing on them, parts on one node */
+            for (unsigned nd = 0; nd < f->n_nodes; nd++) {
+                int got[64];
+                unsigned n = 0;
+                for (unsigned j = 0; j < f->nodes[nd].n_gpus && n < it->parts; j++) {
+                    unsigned g = f->nodes[nd].first_gpu + j;
+                    if (!c->in_d[g] && f->gpus[g].model == m && !t->w[g].mig &&
+                        t->w[g].use == PK_GPU_FREE)
+                        got[n++] = (int)g;
+                }
+                if (n == it->parts) {
+                    for (unsigned j = 0; j < n; j++) {
+                        t->w[got[j]].use = PK_GPU_WHOLE;
+                        t->w[got[j]].version++;
+                    }
+                    t->item_gpu[i] = got[0];
+                    t->item_gi[i] = -1;
+                    return true;
+                }
+            }
+        } else if (d->kind == ADV_MPS) {
+            for (unsigned g = 0; g < f->n_gpus; g++) {
+                wgpu *w = &t->w[g];
+                if (c->in_d[g] || f->gpus[g].model != m || w->mig)
+                    continue;
+                bool room = w->use == PK_GPU_FREE ||
+                            (w->use == PK_GPU_MPS && w->mps_c + d->compute_share <= 1 + 1e-9 &&
+                             w->mps_m + d->memory_share <= 1 + 1e-9 &&
+                             w->mps_n < ADV_MPS_MAX_CLIENTS);
+                if (!room)
+                    continue;
+                w->use = PK_GPU_MPS;
+                w->mps_c += d->compute_share;
+                w->mps_m += d->memory_share;
+                w->mps_n++;
+                w->version++;
+                t->item_gpu[i] = (int)g;
+                t->item_gi[i] = -1;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* The next blank GPU of D with model m at or after *pos, or -1. */
+static int next_blank(const ctx *c, const trial *t, const mig_model *m, unsigned *pos)
+{
+    const fl_fleet *f = c->p->fleet;
+    while (*pos < f->n_gpus &&
+           !(c->in_d[*pos] && f->gpus[*pos].model == m && t->w[*pos].use == PK_GPU_FREE))
+        (*pos)++;
+    return *pos < f->n_gpus ? (int)(*pos)++ : -1;
+}
+
+/* Pack the leftovers from scratch onto the blank GPUs of D. */
+static bool place_blank(const ctx *c, trial *t, const unsigned *left, unsigned n_left)
+{
+    const rp_plan *p = c->p;
+    const fl_fleet *f = p->fleet;
+    for (unsigned k = 0; k < p->n_models; k++) {
+        const mig_model *m = p->models[k];
+        unsigned demand[MIG_MAX_PROFILES] = {0};
+        bool any = false;
+        for (unsigned a = 0; a < n_left; a++) {
+            const item *it = &c->items[left[a]];
+            /* the cheapest model that has blank GPUs */
+            int kb = -1;
+            for (unsigned kk = 0; kk < p->n_models; kk++) {
+                const adv_decision *d = dec_of(c, it, kk);
+                bool blank = false;
+                for (unsigned g = 0; g < f->n_gpus && !blank; g++)
+                    blank = c->in_d[g] && f->gpus[g].model == p->models[kk];
+                if (d && d->kind != ADV_UNPLACED && blank &&
+                    (kb < 0 || share_of(d) < share_of(dec_of(c, it, (unsigned)kb))))
+                    kb = (int)kk;
+            }
+            if (kb < 0)
+                return false;
+            if ((unsigned)kb != k)
+                continue;
+            any = true;
+            const adv_decision *d = dec_of(c, it, k);
+            if (d->kind == ADV_MIG)
+                demand[d->profile]++;
+        }
+        if (!any)
+            continue;
+        pk_solution s;
+        mig_error e = {0};
+        if (pack_model(m, demand, &s, &e) < 0)
+            return false;
+        /* blank GPUs of this model, node order */
+        unsigned gpos = 0;
+        bool ok = true;
+        unsigned cursor = 0;
+        for (unsigned ci = 0; ci < s.n && ok; ci++)
+            for (unsigned r = 0; r < s.items[ci].count && ok; r++) {
+                int g = next_blank(c, t, m, &gpos);
+                if (g < 0) {
+                    ok = false;
+                    break;
+                }
+                wgpu *w = &t->w[g];
+                w->mig = true;
+                w->use = PK_GPU_MIG;
+                w->layout = s.items[ci].layout;
+                for (unsigned x = 0; x < MIG_MAX_GI; x++) {
+                    w->orig[x] = -1;
+                    w->reused[x] = x < w->layout.n;
+                }
+                w->version++;
+                /* hand the slices to MIG leftovers of this model */
+                for (unsigned x = 0; x < w->layout.n; x++)
+                    for (unsigned a = cursor; a < n_left; a++) {
+                        unsigned ii = left[a];
+                        const adv_decision *d = dec_of(c, &c->items[ii], k);
+                        if (t->item_gpu[ii] < 0 && d && d->kind == ADV_MIG &&
+                            d->profile == (int)w->layout.gi[x].profile) {
+                            t->item_gpu[ii] = g;
+                            t->item_gi[ii] = (int)x;
+                            break;
+                        }
+                    }
+            }
+        pk_solution_free(&s);
+        if (!ok)
+            return false;
+        (void)cursor;
+        /* whole and MPS leftovers of this model */
+        for (unsigned a = 0; a < n_left; a++) {
+            unsigned ii = left[a];
+            const adv_decision *d = dec_of(c, &c->items[ii], k);
+            if (t->item_gpu[ii] >= 0 || !d || d->kind == ADV_MIG || d->kind == ADV_UNPLACED)
+                continue;
+            if (d->kind == ADV_MPS) {
+                for (unsigned g = 0; g < f->n_gpus && t->item_gpu[ii] < 0; g++) {
+                    wgpu *w = &t->w[g];
+                    if (!c->in_d[g] || f->gpus[g].model != m || w->use != PK_GPU_MPS ||
+                        w->mps_c + d->compute_share > 1 + 1e-9 ||
+                        w->mps_m + d->memory_share > 1 + 1e-9 || w->mps_n >= ADV_MPS_MAX_CLIENTS)
+                        continue;
+                    w->mps_c += d->compute_share;
+                    w->mps_m += d->memory_share;
+                    w->mps_n++;
+                    t->item_gpu[ii] = (int)g;
+                }
+                if (t->item_gpu[ii] >= 0)
+                    continue;
+            }
+            unsigned need = d->kind == ADV_WHOLE ? c->items[ii].parts : 1;
+            int first = -1;
+            for (unsigned j = 0; j < need; j++) {
+                int g = next_blank(c, t, m, &gpos);
+                if (g < 0)
+                    return false;
+                t->w[g].mig = false;
+                t->w[g].use = d->kind == ADV_WHOLE ? PK_GPU_WHOLE : PK_GPU_MPS;
+                if (d->kind == ADV_MPS) {
+                    t->w[g].mps_c = d->compute_share;
+                    t->w[g].mps_m = d->memory_share;
+                    t->w[g].mps_n = 1;
+                }
+                if (first < 0)
+                    first = g;
+            }
+            t->item_gpu[ii] = first;
+            t->item_gi[ii] = -1;
+        }
+    }
+    for (unsigned a = 0; a < n_left; a++)
+        if (c->items[left[a]].workload >= 0 || c->items[left[a]].moved)
+            if (t->item_gpu[left[a]] < 0)
+                return false;
+    return true;
+}
+
+/* ---------------------------------------------------------------- demand */
+
+/* Build the items for drain set in_d: replicas not satisfied by labelled
+ * busy instances outside D, plus the running instances of D. */
+static int build_items(ctx *c, mig_error *e)
+{
+    rp_plan *p = c->p;
+    const fl_fleet *f = p->fleet;
+    c->n_items = 0;
+    p->satisfied = 0;
+    unsigned *have = calloc(p->wf->n + 1, sizeof *have);
+    if (!have)
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    for (unsigned g = 0; g < f->n_gpus; g++) {
+        const fl_gpu *fg = &f->gpus[g];
+        int k = model_of(p, fg->model);
+        for (unsigned i = 0; i < fg->layout.n; i++) {
+            if (!fg->busy[i])
+                continue;
+            int w = fg->running[i][0] ? wl_find(p->wf, fg->running[i]) : -1;
+            const adv_decision *d = w >= 0 ? &p->decisions[(unsigned)w * p->n_models + (unsigned)k] : NULL;
+            bool counts = d && d->kind == ADV_MIG && d->profile == fg->layout.gi[i].profile &&
+                          have[w] < p->wf->items[w].replicas;
+            if (counts)
+                have[w]++;
+            if (!c->in_d[g]) {
+                p->satisfied += counts;
+                continue;
+            }
+            item it = {.workload = counts ? w : -1, .parts = 1, .fixed_model = -1, .moved = true};
+            char pl[MIG_NAME_LEN + 8];
+            snprintf(pl, sizeof pl, "%s@%u", fg->model->profiles[fg->layout.gi[i].profile].name,
+                     fg->layout.gi[i].start);
+            snprintf(it.label, sizeof it.label, "%.63s (%s, %s/%u)",
+                     fg->running[i][0] ? fg->running[i] : "unlabelled", pl,
+                     f->nodes[fg->node].name, fg->index);
+            if (!counts) {
+                it.fixed_model = k;
+                memset(&it.fixed, 0, sizeof it.fixed);
+                it.fixed.model = fg->model;
+                it.fixed.kind = ADV_MIG;
+                it.fixed.profile = fg->layout.gi[i].profile;
+                const mig_gi_profile *pr = &fg->model->profiles[it.fixed.profile];
+                it.fixed.compute_share = (double)pr->compute_slices / fg->model->compute_slices;
+                it.fixed.memory_share = (double)pr->memory_slices / fg->model->memory_slices;
+                it.fixed.per_gpu = 1;
+            } else {
+                it.replica = have[w] - 1;
+            }
+            if (push_item(c, &it, e) < 0)
+                goto fail;
+        }
+        if (fg->whole_busy) {
+            int w = fg->whole_running[0] ? wl_find(p->wf, fg->whole_running) : -1;
+            const adv_decision *d = w >= 0 ? &p->decisions[(unsigned)w * p->n_models + (unsigned)k] : NULL;
+            bool counts = d && (d->kind == ADV_WHOLE || d->kind == ADV_MPS) &&
+                          p->wf->items[w].gpus == 1 && have[w] < p->wf->items[w].replicas;
+            if (counts)
+                have[w]++;
+            if (!c->in_d[g]) {
+                p->satisfied += counts;
+                continue;
+            }
+            item it = {.workload = counts ? w : -1, .parts = 1, .fixed_model = -1, .moved = true};
+            snprintf(it.label, sizeof it.label, "%.63s (whole GPU, %s/%u)",
+                     fg->whole_running[0] ? fg->whole_running : "unlabelled",
+                     f->nodes[fg->node].name, fg->index);
+            if (!counts) {
+                it.fixed_model = k;
+                memset(&it.fixed, 0, sizeof it.fixed);
+                it.fixed.model = fg->model;
+                it.fixed.kind = ADV_WHOLE;
+                it.fixed.profile = -1;
+                it.fixed.gpus = 1;
+                it.fixed.per_gpu = 1;
+                it.fixed.compute_share = it.fixed.memory_share = 1;
+            } else {
+                it.replica = have[w] - 1;
+            }
+            if (push_item(c, &it, e) < 0)
+                goto fail;
+        }
+    }
+    for (unsigned w = 0; w < p->wf->n; w++) {
+        const wl_workload *wl = &p->wf->items[w];
+        for (unsigned r = have[w]; r < wl->replicas; r++) {
+            item it = {.workload = (int)w, .replica = r, .fixed_model = -1,
+                       .parts = wl->p2p || wl->gpus > 1 ? wl->gpus : 1};
+            snprintf(it.label, sizeof it.label, "%.63s#%u", wl->name, r);
+            if (push_item(c, &it, e) < 0)
+                goto fail;
+        }
+    }
+    free(have);
+    return 0;
+fail:
+    free(have);
+    return -1;
+}
+
+static double item_size(const ctx *c, const item *it)
+{
+    double best = INFINITY;
+    for (unsigned k = 0; k < c->p->n_models; k++)
+        best = fmin(best, share_of(dec_of(c, it, k)));
+    return best;
+}
+
+static int cmp_items(const void *a, const void *b, void *vctx)
+{
+    const ctx *sort_ctx = vctx;
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    double sx = item_size(sort_ctx, &sort_ctx->items[x]), sy = item_size(sort_ctx, &sort_ctx->items[y]);
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    return x < y ? -1 : (x > y);
+}
+
+/* Run one trial with the current in_d; true if everything was placed. */
+static int run_trial(ctx *c, trial *t, bool *ok, mig_error *e)
+{
+    const fl_fleet *f = c->p->fleet;
+    if (build_items(c, e) < 0)
+        return -1;
+    free(t->item_gpu);
+    free(t->item_gi);
+    t->item_gpu = malloc((c->n_items + 1) * sizeof(int));
+    t->item_gi = malloc((c->n_items + 1) * sizeof(int));
+    unsigned *ord = malloc((c->n_items + 1) * sizeof *ord), *left = malloc((c->n_items + 1) * sizeof *left);
+    if (!t->item_gpu || !t->item_gi || !ord || !left) {
+        free(ord);
+        free(left);
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    }
+    for (unsigned g = 0; g < f->n_gpus; g++)
+        wgpu_reset(&t->w[g], &f->gpus[g], c->in_d[g]);
+    memset(t->cache_ver, 0, (size_t)f->n_gpus * MIG_MAX_PROFILES * sizeof *t->cache_ver);
+    for (unsigned i = 0; i < c->n_items; i++) {
+        ord[i] = i;
+        t->item_gpu[i] = t->item_gi[i] = -1;
+    }
+    qsort_r(ord, c->n_items, sizeof *ord, cmp_items, c);
+    unsigned n_left = 0;
+    for (unsigned a = 0; a < c->n_items; a++)
+        if (!place_free(c, t, ord[a]))
+            left[n_left++] = ord[a];
+    *ok = n_left == 0 || place_blank(c, t, left, n_left);
+    t->leftover = n_left;
+    free(ord);
+    free(left);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- drain order */
+
+static unsigned busy_slices(const fl_gpu *g)
+{
+    if (!g->mig_enabled)
+        return g->whole_busy ? g->model->compute_slices : 0;
+    unsigned s = 0;
+    for (unsigned i = 0; i < g->layout.n; i++)
+        if (g->busy[i])
+            s += g->model->profiles[g->layout.gi[i].profile].compute_slices;
+    return s;
+}
+
+static int cmp_drain(const void *a, const void *b, void *vf)
+{
+    const fl_fleet *order_fleet = vf;
+    const fl_gpu *x = &order_fleet->gpus[*(const unsigned *)a], *y = &order_fleet->gpus[*(const unsigned *)b];
+    unsigned bx = busy_slices(x), by = busy_slices(y);
+    if (bx != by)
+        return bx < by ? -1 : 1;
+    unsigned ix = *(const unsigned *)a, iy = *(const unsigned *)b;
+    return ix < iy ? -1 : (ix > iy);
+}
+
+static void set_prefix(ctx *c, unsigned n)
+{
+    memset(c->in_d, 0, c->p->fleet->n_gpus * sizeof *c->in_d);
+    for (unsigned i = 0; i < n; i++)
+        c->in_d[c->order[i]] = true;
+}
+
+/* ---------------------------------------------------------------- result */
+
+static int push_op(rp_plan *p, unsigned *cap, unsigned gpu, const char *op, const char *prof,
+                   bool enable, bool busy, mig_error *e)
+{
+    if (p->n_ops == *cap) {
+        unsigned nc = *cap ? *cap * 2 : 64;
+        rp_op *no = realloc(p->ops, nc * sizeof *no);
+        if (!no)
+            return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+        p->ops = no;
+        *cap = nc;
+    }
+    rp_op *o = &p->ops[p->n_ops++];
+    memset(o, 0, sizeof *o);
+    o->gpu = gpu;
+    o->op = op;
+    if (prof)
+        snprintf(o->profile, sizeof o->profile, "%s", prof);
+    o->enable = enable;
+    o->busy = busy;
+    p->changed[gpu] = true;
+    return 0;
+}
+
+static void place_name(const mig_model *m, const mig_gi_place *x, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s@%u", m->profiles[x->profile].name, x->start);
+}
+
+/* Operations of one GPU: destroys, mode change, creates. */
+static int gpu_ops(ctx *c, trial *t, unsigned g, unsigned *cap, mig_error *e)
+{
+    rp_plan *p = c->p;
+    const fl_gpu *fg = &p->fleet->gpus[g];
+    const wgpu *w = &t->w[g];
+    const mig_model *m = fg->model;
+    char nm[MIG_NAME_LEN + 8];
+    bool drained = c->in_d[g];
+    for (unsigned i = 0; i < fg->layout.n; i++) {
+        bool gone = drained ? true : w->destroyed[i];
+        if (drained) /* an idle GI the new layout has at the same place stays */
+            for (unsigned j = 0; j < w->layout.n; j++)
+                if (!fg->busy[i] && w->layout.gi[j].profile == fg->layout.gi[i].profile &&
+                    w->layout.gi[j].start == fg->layout.gi[i].start && w->mig)
+                    gone = false;
+        if (!gone)
+            continue;
+        place_name(m, &fg->layout.gi[i], nm, sizeof nm);
+        if (push_op(p, cap, g, "destroy-ci", nm, false, fg->busy[i], e) < 0 ||
+            push_op(p, cap, g, "destroy-gi", nm, false, fg->busy[i], e) < 0)
+            return -1;
+        p->destroyed++;
+    }
+    if (w->mig != fg->mig_enabled && (w->use != PK_GPU_FREE || drained)) {
+        if (push_op(p, cap, g, "set-mode", NULL, w->mig, fg->whole_busy, e) < 0)
+            return -1;
+        p->n_mode_changes++;
+    }
+    for (unsigned j = 0; j < w->layout.n; j++) {
+        bool existed = false;
+        for (unsigned i = 0; i < fg->layout.n && fg->mig_enabled; i++)
+            if (fg->layout.gi[i].profile == w->layout.gi[j].profile &&
+                fg->layout.gi[i].start == w->layout.gi[j].start &&
+                !(drained && fg->busy[i]) && !(!drained && w->destroyed[i]))
+                existed = true;
+        if (existed)
+            continue;
+        place_name(m, &w->layout.gi[j], nm, sizeof nm);
+        if (push_op(p, cap, g, "create-gi", nm, false, false, e) < 0 ||
+            push_op(p, cap, g, "create-ci", nm, false, false, e) < 0)
+            return -1;
+        p->created++;
+    }
+    return 0;
+}
+
+static int finish(ctx *c, trial *t, mig_error *e)
+{
+    rp_plan *p = c->p;
+    const fl_fleet *f = p->fleet;
+    p->place = calloc(c->n_items + 1, sizeof *p->place);
+    p->affected = calloc(c->n_items + 1, sizeof *p->affected);
+    if (!p->place || !p->affected)
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    for (unsigned i = 0; i < c->n_items; i++) {
+        const item *it = &c->items[i];
+        rp_place *pl = &p->place[p->n_place++];
+        pl->workload = it->workload >= 0 ? (unsigned)it->workload : 0;
+        pl->replica = it->replica;
+        pl->gpu = t->item_gpu[i];
+        pl->gi = t->item_gi[i];
+        pl->moved = it->moved;
+        snprintf(pl->label, sizeof pl->label, "%s", it->label);
+        if (pl->gpu >= 0 && pl->gi >= 0 && !c->in_d[pl->gpu] &&
+            t->w[pl->gpu].orig[pl->gi] >= 0) {
+            pl->reused = true;
+            p->reused++;
+        }
+        if (pl->gpu < 0)
+            p->unplaced++;
+        if (it->moved)
+            snprintf(p->affected[p->n_affected++], sizeof p->affected[0], "%s", it->label);
+    }
+    unsigned cap = 0;
+    for (unsigned g = 0; g < f->n_gpus; g++) {
+        const wgpu *w = &t->w[g];
+        p->after[g].use = w->use;
+        p->after[g].layout = w->layout;
+        p->after[g].mps_compute = w->mps_c;
+        p->after[g].mps_memory = w->mps_m;
+        p->after[g].mps_clients = w->mps_n;
+        if (!w->mig && w->use == PK_GPU_FREE)
+            p->after[g].use = PK_GPU_FREE;
+        if (w->mig && w->use == PK_GPU_FREE && f->gpus[g].mig_enabled)
+            p->after[g].use = PK_GPU_MIG; /* MIG on, no instances: keep it that way */
+        if (gpu_ops(c, t, g, &cap, e) < 0)
+            return -1;
+        /* drained: busy work destroyed or moved, or the mode flipped */
+        bool flip = w->mig != f->gpus[g].mig_enabled && w->use != PK_GPU_FREE;
+        p->drained[g] = (c->in_d[g] && busy_slices(&f->gpus[g]) > 0) || flip;
+        p->n_drained += p->drained[g];
+    }
+    for (unsigned nd = 0; nd < f->n_nodes; nd++)
+        p->n_nodes_drained += rp_node_drained(p, nd);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+static int setup(rp_plan *p, const wl_file *wf, const fl_fleet *f, ctx *c, trial *t,
+                 mig_error *e)
+{
+    memset(p, 0, sizeof *p);
+    memset(c, 0, sizeof *c);
+    memset(t, 0, sizeof *t);
+    p->wf = wf;
+    p->fleet = f;
+    p->n_models = pack_fleet_models(f, p->models);
+    p->decisions = calloc((size_t)wf->n * p->n_models + 1, sizeof *p->decisions);
+    p->after = calloc(f->n_gpus + 1, sizeof *p->after);
+    p->drained = calloc(f->n_gpus + 1, sizeof *p->drained);
+    p->changed = calloc(f->n_gpus + 1, sizeof *p->changed);
+    c->p = p;
+    c->in_d = calloc(f->n_gpus + 1, sizeof *c->in_d);
+    c->order = calloc(f->n_gpus + 1, sizeof *c->order);
+    t->w = calloc(f->n_gpus + 1, sizeof *t->w);
+    t->cache = calloc((size_t)f->n_gpus * MIG_MAX_PROFILES + 1, sizeof *t->cache);
+    t->cache_ver = calloc((size_t)f->n_gpus * MIG_MAX_PROFILES + 1, sizeof *t->cache_ver);
+    if (!p->decisions || !p->after || !p->drained || !p->changed || !c->in_d || !c->order ||
+        !t->w || !t->cache || !t->cache_ver)
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    advise_all(wf, p->models, p->n_models, p->decisions);
+    return 0;
+}
+
+static void teardown(ctx *c, trial *t)
+{
+    free(c->items);
+    free(c->in_d);
+    free(c->order);
+    free(t->w);
+    free(t->cache);
+    free(t->cache_ver);
+    free(t->item_gpu);
+    free(t->item_gi);
+}
+
+int replan_add(const wl_file *arrivals, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+{
+    ctx c;
+    trial t;
+    int rc = setup(out, arrivals, fleet, &c, &t, e);
+    bool ok;
+    c.add_only = true;
+    if (rc == 0)
+        rc = run_trial(&c, &t, &ok, e);
+    if (rc == 0)
+        rc = finish(&c, &t, e);
+    teardown(&c, &t);
+    if (rc < 0)
+        rp_plan_free(out);
+    return rc;
+}
+
+int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+{
+    ctx c;
+    trial t;
+    int rc = setup(out, demand, fleet, &c, &t, e);
+    bool ok = false;
+    if (rc == 0) {
+        for (unsigned g = 0; g < fleet->n_gpus; g++)
+            c.order[c.n_order++] = g;
+        qsort_r(c.order, c.n_order, sizeof *c.order, cmp_drain, (void *)fleet);
+        rc = run_trial(&c, &t, &ok, e);
+    }
+    if (rc == 0 && !ok) {
+        /* smallest feasible prefix: exponential, then binary search */
+        unsigned lo = 0, hi = 1;
+        while (rc == 0 && hi < c.n_order) {
+            set_prefix(&c, hi);
+            if ((rc = run_trial(&c, &t, &ok, e)) < 0 || ok)
+                break;
+            lo = hi;
+            hi *= 2;
+        }
+        if (hi > c.n_order)
+            hi = c.n_order;
+        while (rc == 0 && hi - lo > 1) {
+            unsigned mid = lo + (hi - lo) / 2;
+            set_prefix(&c, mid);
+            if ((rc = run_trial(&c, &t, &ok, e)) < 0)
+                break;
+            if (ok)
+                hi = mid;
+            else
+                lo = mid;
+        }
+        if (rc == 0) {
+            set_prefix(&c, hi);
+            rc = run_trial(&c, &t, &ok, e);
+        }
+    }
+    if (rc == 0)
+        rc = finish(&c, &t, e);
+    teardown(&c, &t);
+    if (rc < 0)
+        rp_plan_free(out);
+    return rc;
+}
+
+void rp_plan_free(rp_plan *p)
+{
+    free(p->decisions);
+    free(p->after);
+    free(p->drained);
+    free(p->changed);
+    free(p->place);
+    free(p->ops);
+    free(p->affected);
+    memset(p, 0, sizeof *p);
+}
+
+bool rp_node_drained(const rp_plan *p, unsigned nd)
+{
+    const fl_node *n = &p->fleet->nodes[nd];
+    for (unsigned i = 0; i < n->n_gpus; i++)
+        if (p->drained[n->first_gpu + i])
+            return true;
+    return false;
+}
+
+int replan_live_fleet(mig_backend *b, fl_fleet *out, mig_error *e)
+{
+    unsigned n;
+    if (b->ops->gpu_count(b, &n, e) < 0)
+        return -1;
+    mig_gpu_state *gs = calloc(n + 1, sizeof *gs);
+    if (!gs)
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    for (unsigned i = 0; i < n; i++)
+        if (b->ops->gpu_state(b, i, &gs[i], e) < 0) {
+            free(gs);
+            return -1;
+        }
+    int rc = fl_from_states(gs, n, "local", out, e);
+    free(gs);
+    return rc;
+}

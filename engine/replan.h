@@ -1,0 +1,79 @@
+/*
+ * replan.h: changing a running fleet. Two entry points share one engine:
+ *
+ *  - replan_add (`migctl plan --add`): arrivals go into free slots (or idle
+ *    instances of the same profile) without destroying or moving anything.
+ *    Each instance takes the (GPU, placement) that loses the least capacity
+ *    for the largest profiles (fragmentation growth, largest profile first),
+ *    then the fullest GPU.
+ *  - replan_plan (`migctl replan`): the workloads file is the whole demand.
+ *    Busy instances labelled with a workload count towards it; the rest is
+ *    placed first in free slots and idle instances (destroying idle ones if
+ *    needed: no drain), and only when that fails GPUs are drained one at a
+ *    time, cheapest first (least running work, then a node already being
+ *    drained), their running instances re-placed with the new demand. A GPU
+ *    counts as drained when a busy instance on it is destroyed or moved, or
+ *    its MIG mode flips. Among plans with the same drains, fewer operations
+ *    (an instance is destroy-ci + destroy-gi, create-gi + create-ci; a mode
+ *    change is set-mode).
+ */
+#ifndef MIGCTL_ENGINE_REPLAN_H
+#define MIGCTL_ENGINE_REPLAN_H
+
+#include <stdbool.h>
+
+#include "config/workload.h"
+#include "engine/pack.h"
+#include "gpu/backend.h"
+
+typedef struct {
+    unsigned gpu;                    /* fleet GPU index */
+    const char *op;                  /* "set-mode", "destroy-ci", "destroy-gi", "create-gi", "create-ci" */
+    char profile[MIG_NAME_LEN + 4];  /* "3g.40gb@4" for GI/CI ops */
+    bool enable;                     /* set-mode */
+    bool busy;                       /* destroying an instance with processes */
+} rp_op;
+
+typedef struct {
+    unsigned workload;
+    unsigned replica;
+    int gpu;                         /* -1: could not be placed */
+    int gi;                          /* GI index in after[gpu].layout (MIG), else -1 */
+    bool reused;                     /* an idle instance of the same profile was taken */
+    bool moved;                      /* was running on a drained GPU */
+    char label[200];    /* "name#replica", or the moved instance's own label */
+} rp_place;
+
+typedef struct {
+    const wl_file *wf;
+    const fl_fleet *fleet;
+    unsigned n_models;
+    const mig_model *models[PK_MAX_MODELS];
+    adv_decision *decisions;         /* [workload * n_models + model] */
+    pk_gpu *after;                   /* per fleet GPU: its state after the plan */
+    bool *drained;                   /* per fleet GPU */
+    bool *changed;                   /* per fleet GPU: some op runs there */
+    unsigned n_place;
+    rp_place *place;                 /* new and moved instances */
+    unsigned n_ops;
+    rp_op *ops;
+    unsigned n_drained, n_nodes_drained, n_mode_changes;
+    unsigned satisfied;              /* replicas already running (labelled busy instances) */
+    unsigned reused, created, destroyed, unplaced;
+    unsigned n_affected;
+    char (*affected)[200]; /* running work on drained GPUs */
+} rp_plan;
+
+/* `plan --add`: arrivals into free slots; nothing destroyed or moved. */
+int replan_add(const wl_file *arrivals, const fl_fleet *fleet, rp_plan *out, mig_error *e);
+/* `replan`: the whole demand, fewest drains then fewest operations. */
+int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e);
+void rp_plan_free(rp_plan *p);
+
+/* Is node nd touched by a drain? */
+bool rp_node_drained(const rp_plan *p, unsigned nd);
+
+/* The fleet of the live GPUs a backend reports (one node, "local"). */
+int replan_live_fleet(mig_backend *b, fl_fleet *out, mig_error *e);
+
+#endif
