@@ -615,6 +615,216 @@ static void test_random_transitions(void **state)
            st.total_ops);
 }
 
+/* ------------------------------------------------------------------ CI-level brute force */
+
+static unsigned count_kind(const mig_plan *p, const mig_gpu_plan *gp, mig_op_kind k);
+
+
+/* Random CIs in a GI: a few random (profile, start) tries, kept if they fit. */
+static void random_cis(const mig_model *m, mig_gi_state *gi, unsigned tries)
+{
+    mig_ci_profile cps[MIG_MAX_CI_PROFILES];
+    unsigned n = mig_ci_profiles(m, mig_profile_by_id(m, gi->profile_id), cps);
+    for (unsigned t = 0; t < tries; t++) {
+        const mig_ci_profile *cp = &cps[rng() % n];
+        unsigned start = cp->starts[rng() % cp->n_starts];
+        if (ci_fits(cp, ci_mask(gi), start) == MIG_FIT_OK)
+            add_ci(m, gi, cp->id, start);
+    }
+}
+
+typedef struct {
+    unsigned profile_id;
+    int pin;
+    unsigned n;
+    unsigned ci[MIG_MAX_CI]; /* CI profile ids */
+} want_gi_t;
+
+/* Every final CI layout of a GI with exactly the CIs `want` (any order of
+ * placement), scored against the current CIs: fewest destroyed, then
+ * fewest operations; busy CIs must stay when keep_busy. Returns
+ * destroyed * 100 + ops, or -1. */
+static int ci_best(const mig_model *m, const mig_gi_state *cur, const want_gi_t *w, unsigned k,
+                   unsigned used, unsigned *st, bool keep_busy)
+{
+    const mig_gi_profile *gp = mig_profile_by_id(m, cur->profile_id);
+    if (k == w->n) {
+        unsigned kept = 0;
+        bool taken[MIG_MAX_CI] = {0};
+        for (unsigned i = 0; i < cur->n_ci; i++) {
+            bool here = false;
+            for (unsigned j = 0; j < w->n && !here; j++)
+                if (!taken[j] && w->ci[j] == cur->ci[i].profile_id && st[j] == cur->ci[i].start)
+                    here = taken[j] = true;
+            if (!here && keep_busy && cur->ci[i].n_procs)
+                return -1;
+            kept += here;
+        }
+        unsigned destroyed = cur->n_ci - kept;
+        return (int)(destroyed * 100 + destroyed + (w->n - kept));
+    }
+    mig_ci_profile cp;
+    assert_true(mig_ci_profile_by_id(m, gp, w->ci[k], &cp));
+    int best = -1;
+    for (unsigned s = 0; s < cp.n_starts; s++) {
+        if (ci_fits(&cp, used, cp.starts[s]) != MIG_FIT_OK)
+            continue;
+        st[k] = cp.starts[s];
+        int c = ci_best(m, cur, w, k + 1, used | (((1u << cp.compute_slices) - 1u) << cp.starts[s]),
+                        st, keep_busy);
+        if (c >= 0 && (best < 0 || c < best))
+            best = c;
+    }
+    return best;
+}
+
+typedef struct {
+    unsigned n_slots;
+    int cost[MIG_MAX_GI][MIG_MAX_GI]; /* [slot][desired gi]: -1 = not allowed */
+    unsigned n_want;
+    int best;
+} assign_ctx;
+
+static void assign_rec(assign_ctx *a, unsigned j, unsigned used_slots, int sum)
+{
+    if (a->best >= 0 && sum >= a->best)
+        return;
+    if (j == a->n_want) {
+        a->best = sum;
+        return;
+    }
+    for (unsigned sl = 0; sl < a->n_slots; sl++)
+        if (!(used_slots >> sl & 1u) && a->cost[sl][j] >= 0)
+            assign_rec(a, j + 1, used_slots | 1u << sl, sum + a->cost[sl][j]);
+}
+
+/* destroyed * 100 + ops, the fewest over every valid final GI layout and
+ * every way to seat the desired GIs in it; -1 if none keeps the busy. */
+static int ci_level_minimum(const mig_model *m, const layout_set *valid, const mig_gpu_state *g,
+                            const want_gi_t *w, unsigned n_w, bool keep_busy)
+{
+    int best = -1;
+    for (unsigned v = 0; v < valid->n; v++) {
+        const mig_layout *l = &valid->items[v];
+        if (l->n != n_w)
+            continue;
+        assign_ctx a = {.n_slots = l->n, .n_want = n_w, .best = -1};
+        int fixed = 0;
+        bool ok = true;
+        bool at_slot[MIG_MAX_GI] = {0};
+        for (unsigned sl = 0; sl < l->n; sl++) {
+            const mig_gi_profile *p = &m->profiles[l->gi[sl].profile];
+            int cur = -1;
+            for (unsigned i = 0; i < g->n_gi; i++)
+                if (g->gi[i].profile_id == p->id && g->gi[i].start == l->gi[sl].start)
+                    cur = (int)i;
+            if (cur >= 0)
+                at_slot[cur] = true;
+            for (unsigned j = 0; j < n_w; j++) {
+                a.cost[sl][j] = -1;
+                if (w[j].profile_id != p->id || (w[j].pin >= 0 && (unsigned)w[j].pin != l->gi[sl].start))
+                    continue;
+                unsigned st[MIG_MAX_CI];
+                a.cost[sl][j] = cur >= 0 ? ci_best(m, &g->gi[cur], &w[j], 0, 0, st, keep_busy)
+                                         : (int)(1 + w[j].n);
+            }
+        }
+        for (unsigned i = 0; i < g->n_gi; i++) {
+            if (at_slot[i])
+                continue;
+            bool busy = false;
+            for (unsigned c = 0; c < g->gi[i].n_ci; c++)
+                busy = busy || g->gi[i].ci[c].n_procs;
+            if (busy && keep_busy)
+                ok = false;
+            unsigned destroyed = g->gi[i].n_ci + 1;
+            fixed += (int)(destroyed * 100 + destroyed);
+        }
+        if (!ok)
+            continue;
+        assign_rec(&a, 0, 0, 0);
+        if (a.best >= 0 && (best < 0 || fixed + a.best < best))
+            best = fixed + a.best;
+    }
+    return best;
+}
+
+/* GIs carrying random CIs on both sides: the plan's (destroyed, operations)
+ * must equal the brute force's, and executing it must satisfy the target. */
+static void test_random_ci_transitions(void **state)
+{
+    (void)state;
+    const char *names[] = {"H100-SXM5-80GB", "A100-SXM4-40GB", "A30-24GB", "RTX-PRO-6000-96GB"};
+    unsigned checked = 0, blocked = 0;
+    for (unsigned mi = 0; mi < sizeof names / sizeof names[0]; mi++) {
+        const mig_model *m = mig_model_by_name(names[mi]);
+        if (!m)
+            continue; /* a model name this catalogue spells differently */
+        layout_set valid = valid_layouts(m);
+        for (unsigned t = 0; t < 300; t++) {
+            const mig_layout *from = &valid.items[rng() % valid.n];
+            const mig_layout *to = &valid.items[rng() % valid.n];
+            mig_gpu_state g = empty_state(m, true);
+            for (unsigned i = 0; i < from->n; i++) {
+                mig_gi_state *gi = add_gi(&g, from->gi[i].profile, from->gi[i].start);
+                random_cis(m, gi, 1 + rng() % 4);
+                for (unsigned c = 0; c < gi->n_ci; c++)
+                    if (rng() % 6 == 0)
+                        gi->ci[c].n_procs = 1;
+            }
+            want_gi_t w[MIG_MAX_GI];
+            mig_desired_gpu d = {.selected = true, .mig_enabled = true, .n_gi = to->n};
+            for (unsigned i = 0; i < to->n; i++) {
+                mig_gpu_state tmp = empty_state(m, true);
+                mig_gi_state *gi = add_gi(&tmp, to->gi[i].profile, to->gi[i].start);
+                random_cis(m, gi, 1 + rng() % 4);
+                if (gi->n_ci == 0)
+                    add_default_ci(m, gi);
+                w[i].profile_id = gi->profile_id;
+                w[i].pin = rng() % 4 == 0 ? (int)gi->start : -1;
+                w[i].n = gi->n_ci;
+                d.gi[i].profile_id = gi->profile_id;
+                d.gi[i].start = w[i].pin;
+                d.gi[i].n_ci = gi->n_ci;
+                for (unsigned c = 0; c < gi->n_ci; c++) {
+                    w[i].ci[c] = gi->ci[c].profile_id;
+                    d.gi[i].ci[c] = (mig_desired_ci){gi->ci[c].profile_id, gi->ci[c].slices};
+                }
+            }
+            bool force = rng() % 2;
+            int want = ci_level_minimum(m, &valid, &g, w, to->n, !force);
+            mig_plan plan = {0};
+            mig_gpu_plan gp;
+            mig_error e = {0};
+            assert_int_equal(reconcile_gpu(&g, &d, force, &plan, &gp, &e), 0);
+            checked++;
+            if (want < 0) {
+                assert_int_equal(gp.status, MIG_GPU_BLOCKED);
+                blocked++;
+            } else {
+                unsigned destroyed = count_kind(&plan, &gp, MIG_OP_DESTROY_CI) +
+                                     count_kind(&plan, &gp, MIG_OP_DESTROY_GI);
+                int got = (int)(destroyed * 100 + gp.n_ops);
+                if (got != want)
+                    fail_msg("%s: case %u: destroyed %u ops %u, brute force %d destroyed %d ops",
+                             m->name, t, destroyed, gp.n_ops, want / 100, want % 100);
+                mig_gpu_state after = g;
+                unsigned gone = execute(&plan, &gp, &after, force);
+                assert_true(force || gone == 0);
+                char drift[512];
+                if (!desired_satisfied(&after, &d, true, drift, sizeof drift))
+                    fail_msg("%s: case %u: %s", m->name, t, drift);
+                check_unchanged(&after, &d);
+            }
+            mig_plan_free(&plan);
+        }
+        free(valid.items);
+    }
+    assert_true(checked >= 600);
+    assert_true(blocked > 0);
+    printf("# %u random CI-level transitions, %u blocked\n", checked, blocked);
+}
+
 /* ------------------------------------------------------------------ finer cases */
 
 static const mig_model *h100(void)
@@ -899,6 +1109,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_named_transitions),
         cmocka_unit_test(test_random_transitions),
+        cmocka_unit_test(test_random_ci_transitions),
         cmocka_unit_test(test_ci_change_inside_kept_gi),
         cmocka_unit_test(test_pinned),
         cmocka_unit_test(test_tie_break_keeps_big_profiles),
