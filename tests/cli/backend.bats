@@ -192,3 +192,52 @@ EOF
     [ "$status" -eq 3 ]
     grep -q 'Function Not Found' <<<"$output"
 }
+
+# A stand-in nvidia-smi for scripts/check-real-gpu.sh: `mig -lgip`/`-lgipp`
+# print the recorded H100 output (tests/data/hardware), `-q` prints the
+# identity lines in nvidia-smi's -q layout with the simulated GPU's values.
+fake_nvidia_smi() {
+    local status_json=$1 bin="$BATS_TEST_TMPDIR/bin"
+    mkdir -p "$bin"
+    local rec="$MIGCTL_TEST_DATA/hardware/h100-80gb-hbm3.nvidia-smi-mig.txt"
+    grep '^|' "$rec" >"$bin/lgip.txt"
+    grep '^GPU' "$rec" >"$bin/lgipp.txt"
+    jq -r '.gpus[0] |
+        "    Product Name                          : \(.name)",
+        "    GPU UUID                              : \(.uuid)",
+        "    MIG Mode",
+        "        Current                           : \(if .mig.current then "Enabled" else "Disabled" end)",
+        "        Pending                           : \(if .mig.pending then "Enabled" else "Disabled" end)",
+        "    PCI",
+        "        Bus Id                            : \(.bus_id)",
+        "        Device Id                         : \(.pci_device_id)"' \
+        <<<"$status_json" >"$bin/q.txt"
+    cat >"$bin/nvidia-smi" <<SH
+#!/bin/sh
+case "\$*" in
+*-lgipp*) cat "$bin/lgipp.txt" ;;
+*-lgip*) cat "$bin/lgip.txt" ;;
+*-q*) cat "$bin/q.txt" ;;
+*) echo "fake nvidia-smi: unexpected \$*" >&2; exit 9 ;;
+esac
+SH
+    chmod +x "$bin/nvidia-smi"
+}
+
+@test "check-real-gpu.sh agrees with the recorded H100 nvidia-smi output, and notices a difference" {
+    command -v jq >/dev/null || skip "no jq"
+    "$MIGCTL" sim init --force --gpus 1xH100-SXM5-80GB >/dev/null
+    fake_nvidia_smi "$("$MIGCTL" --backend nvml status --json)"
+    PATH="$BATS_TEST_TMPDIR/bin:$PATH" run "$MIGCTL_SOURCE_DIR/scripts/check-real-gpu.sh" \
+        --migctl "$MIGCTL"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c '^ok ' <<<"$output")" -eq 3 ]
+    # one 1g.10gb taken: "Free" no longer matches the recording's 7/7
+    "$MIGCTL" --backend sim mode -i 0 on >/dev/null
+    "$MIGCTL" --backend sim create -i 0 1g.10gb >/dev/null
+    PATH="$BATS_TEST_TMPDIR/bin:$PATH" run "$MIGCTL_SOURCE_DIR/scripts/check-real-gpu.sh" \
+        --migctl "$MIGCTL"
+    [ "$status" -eq 1 ]
+    grep -q '^FAIL mig -lgip' <<<"$output"
+    grep -q '^FAIL -q identity' <<<"$output" # MIG mode is on now, the fake -q says off
+}
