@@ -153,10 +153,10 @@ static void print_stale(const apply_session *s)
 {
     const mig_journal *j = s->stale;
     fprintf(stderr,
-            "migctl: apply: a previous apply (pid %ld, config '%s' from %s) was interrupted after "
-            "%u of %u operations%s; converging from the real state\n",
-            j->pid, j->config_name, j->config_file, j->done, j->n_ops,
-            strcmp(j->phase, "rollback") == 0 ? " while rolling back" : "");
+            "migctl: apply: a previous apply (pid %ld, config '%s' from %s) was interrupted%s "
+            "with %u of %u operations recorded done; converging from the real state\n",
+            j->pid, j->config_name, j->config_file,
+            strcmp(j->phase, "rollback") == 0 ? " while rolling back" : "", j->done, j->n_ops);
 }
 
 /* ------------------------------------------------------------ the verb */
