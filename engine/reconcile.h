@@ -11,6 +11,12 @@
  * the plan names the instances that block it. A desired layout that cannot
  * exist on the model is IMPOSSIBLE, said before anything is touched.
  *
+ * Cost, exactly minimised: first the number of destroyed instances (GIs and
+ * CIs), then the number of operations; ties go to the final layout that
+ * keeps the largest profiles creatable (layout_remaining, biggest profile
+ * first), then to a fixed search order, so the same input always gives the
+ * same plan. A kept GI may have CIs destroyed and created inside it.
+ *
  * Op order inside a GPU: set-mode (enable) first, then destroy-ci,
  * destroy-gi, create-gi, create-ci; set-mode (disable) after the destroys.
  */
