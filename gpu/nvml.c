@@ -209,6 +209,15 @@ static mig_attr attr_of_index(unsigned index)
     }
 }
 
+/* Could an older struct version or call succeed where this one failed? The
+ * live H200 answers a version it does not know with INVALID_ARGUMENT; the
+ * header also defines ARGUMENT_VERSION_MISMATCH for it. */
+static bool version_refused(int rc)
+{
+    return rc == NVML_ERROR_INVALID_ARGUMENT || rc == NVML_ERROR_ARGUMENT_VERSION_MISMATCH ||
+           rc == NVML_ERROR_FUNCTION_NOT_FOUND;
+}
+
 /* One profile's numbers through the newest struct the driver takes: V with
  * v3, then V with v2, then the v1 call. The version is set before every call
  * because the library overwrites it. Returns the NVML code. */
@@ -233,7 +242,7 @@ static int profile_info(nvml_backend *nb, nvmlDevice_t dev, unsigned index, mig_
                               .p2p = (u.v3.capabilities & NVML_GPU_INSTANCE_PROFILE_CAPS_P2P) != 0};
         return rc;
     }
-    if (rc != NVML_ERROR_INVALID_ARGUMENT && rc != NVML_ERROR_FUNCTION_NOT_FOUND)
+    if (!version_refused(rc))
         return rc;
     /* INVALID_ARGUMENT is both "index past the end" and "struct version
      * unknown" (a driver before 12.3): v2 tells them apart. */
@@ -250,7 +259,7 @@ static int profile_info(nvml_backend *nb, nvmlDevice_t dev, unsigned index, mig_
                               .memory_mib = u.v2.memorySizeMB, .p2p = u.v2.isP2pSupported != 0};
         return rc;
     }
-    if (rc != NVML_ERROR_INVALID_ARGUMENT && rc != NVML_ERROR_FUNCTION_NOT_FOUND)
+    if (!version_refused(rc))
         return rc;
     memset(&u, 0, sizeof u);
     rc = NV(nb, DeviceGetGpuInstanceProfileInfo, dev, index, &u.v1);

@@ -87,6 +87,25 @@ same_on_both() {
     diff <(jq -S "$filter" <<<"$live") <(jq -S "$filter" <<<"$output")
 }
 
+@test "every catalogue model: profiles and status agree on both backends" {
+    models=$("$MIGCTL" models --json | jq -r '.models[].name')
+    [ "$(wc -w <<<"$models")" -ge 14 ]
+    spec=$(for m in $models; do printf '1x%s,' "$m"; done)
+    "$MIGCTL" sim init --force --gpus "${spec%,}" >/dev/null
+    i=0
+    for m in $models; do
+        "$MIGCTL" --backend sim mode -i "$i" on >/dev/null
+        # two of the smallest profile, each with its default compute instance
+        first=$("$MIGCTL" profiles --model "$m" --json | jq -r '.gpu_instance_profiles[0].name')
+        "$MIGCTL" --backend sim create -i "$i" "$first" "$first" -C >/dev/null
+        diff <("$MIGCTL" --backend sim profiles -i "$i" --json | jq -S 'del(.backend)') \
+             <("$MIGCTL" --backend nvml profiles -i "$i" --json | jq -S 'del(.backend)')
+        i=$((i + 1))
+    done
+    diff <("$MIGCTL" --backend sim status --json | jq -S 'del(.backend)') \
+         <("$MIGCTL" --backend nvml status --json | jq -S 'del(.backend)')
+}
+
 @test "overlap: same error and exit code on both backends" {
     populate
     same_on_both create -i 0 2g.20gb@4
