@@ -133,3 +133,28 @@ balanced='        "1g.10gb": 2
     [ "$status" -eq 0 ]
     [[ "$output" == *"usage: migctl assert -f FILE"* ]]
 }
+
+@test "apply and assert agree on compute-instance keys and pins" {
+    data="$MIGCTL_TEST_DATA/reconcile/ci-keys.yaml"
+    lock=(--journal "$BATS_TEST_TMPDIR/journal" --lock "$BATS_TEST_TMPDIR/lock")
+    run "$MIGCTL" assert -f "$data" -c mixed
+    [ "$status" -eq 1 ]
+    run "$MIGCTL" apply -f "$data" -c mixed "${lock[@]}"
+    [ "$status" -eq 0 ]
+    run "$MIGCTL" assert -f "$data" -c mixed --placements
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"GPU 0: ok (1x1g.10gb + 2x1c.2g.20gb + 1x3g.40gb)"* ]]
+    [[ "$output" == *"GPU 1: ok (2x1c.7g.80gb + 1x2c.7g.80gb + 1x3c.7g.80gb)"* ]]
+    # One 2g GI holds both 1c CIs, one 7g GI holds all four.
+    [ "$("$MIGCTL" status --json | jq '[.gpus[0].gpu_instances[] | select(.profile == "2g.20gb")] | length')" -eq 1 ]
+    [ "$("$MIGCTL" status --json | jq '.gpus[1].gpu_instances[0].compute_instances | length')" -eq 4 ]
+    out=$("$MIGCTL" apply -f "$data" -c mixed --json "${lock[@]}" 2>/dev/null)
+    [ "$(jq -r .result <<<"$out")" = unchanged ]
+    [ "$(jq '.operations | length' <<<"$out")" -eq 0 ]
+    # "moved" has the same counts: only --placements sees the difference.
+    run "$MIGCTL" assert -f "$data" -c moved
+    [ "$status" -eq 0 ]
+    run "$MIGCTL" assert -f "$data" -c moved --placements
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"placements differ: has "*"3g.40gb@0"*"wants 3g.40gb@4"* ]]
+}
