@@ -13,10 +13,14 @@
  *     start); the cost follows by counting;
  *   - when applied to a copy of the state by this file's own executor (which
  *     refuses anything the driver would refuse), reach a state that
- *     desired_satisfied accepts, on which a second plan is empty;
+ *     desired_satisfied accepts, on which a second plan is empty; and run
+ *     op by op on the simulator (gpu/sim.c, the driver's rules and codes)
+ *     with success every time, ending in the same accepted state;
  *   - never destroy a busy instance without force (random busy flags), be
  *     BLOCKED exactly when no valid final layout keeps every busy GI, and
  *     then name busy GIs only.
+ * The same over random valid layouts with pins, and with random CIs in
+ * every GI against a brute force over final GI and CI layouts.
  * Then the finer cases: CI-level changes inside a kept GI, pinned
  * placements, modes (Ampere reset), impossible states, op order and JSON.
  */
@@ -26,12 +30,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "engine/plan_print.h"
 #include "engine/reconcile.h"
+#include "gpu/sim.h"
 #include "model/layout.h"
+#include "util/nvml_rc.h"
 
 /* ------------------------------------------------------------------ states */
 
@@ -47,21 +54,24 @@ static mig_gpu_state empty_state(const mig_model *m, bool mig_on)
     return g;
 }
 
-/* A GI with the given CIs (profile id, start) added as a driver would;
- * ids are handed out from 1 up, unrelated to placements on purpose. */
+/* A GI added as a driver with swizzled ids would: the lowest free id of the
+ * profile's size class (reference/mig-profiles.md section 4.6), so ids are
+ * valid but do not follow placements (reconcile must never rely on them). */
 static mig_gi_state *add_gi(mig_gpu_state *g, unsigned pos, unsigned start)
 {
     const mig_gi_profile *p = &g->model->profiles[pos];
-    mig_gi_state *gi = &g->gi[g->n_gi++];
-    memset(gi, 0, sizeof *gi);
-    unsigned id = 1;
-    for (bool taken = true; taken; id++) {
-        taken = false;
-        for (unsigned i = 0; i + 1 < g->n_gi; i++)
+    unsigned lo, hi, id;
+    gi_id_range(g->model, p, &lo, &hi);
+    for (id = lo; id <= hi; id++) {
+        bool taken = false;
+        for (unsigned i = 0; i < g->n_gi; i++)
             taken = taken || g->gi[i].id == id;
         if (!taken)
             break;
     }
+    assert_true(id <= hi);
+    mig_gi_state *gi = &g->gi[g->n_gi++];
+    memset(gi, 0, sizeof *gi);
     gi->id = id;
     gi->profile_id = p->id;
     gi->start = start;
@@ -445,6 +455,84 @@ static void check_order(const mig_plan *p, const mig_gpu_plan *gp)
     }
 }
 
+/* ------------------------------------------------------------------ the simulator */
+
+/* The simulator (gpu/sim.c) enforces the driver's rules on its own; every
+ * plan must also run there, op by op, with NVML_SUCCESS each time. A forced
+ * plan's busy CIs get their processes stopped first (as an operator would:
+ * the driver refuses to destroy an instance in use). */
+typedef struct {
+    char dir[64];
+    char path[128];
+    sim_state *s;
+} sim_box;
+
+static void sim_box_open(sim_box *b, const mig_model *m)
+{
+    snprintf(b->dir, sizeof b->dir, "/tmp/migctl-test-reconcile-XXXXXX");
+    assert_non_null(mkdtemp(b->dir));
+    snprintf(b->path, sizeof b->path, "%s/state.json", b->dir);
+    char spec[64];
+    snprintf(spec, sizeof spec, "1x%s", m->name);
+    mig_error e = {0};
+    if (sim_init(b->path, spec, false, &e) < 0)
+        fail_msg("sim_init %s: %s", spec, e.msg);
+    b->s = sim_open(b->path, true, &e);
+    assert_non_null(b->s);
+}
+
+static void sim_box_close(sim_box *b)
+{
+    sim_close(b->s);
+    unlink(b->path);
+    rmdir(b->dir);
+}
+
+static void replay_on_sim(sim_box *b, const mig_plan *p, const mig_gpu_plan *gp,
+                          const mig_gpu_state *start, const mig_desired_gpu *d, const char *where)
+{
+    mig_gpu_state *g = &b->s->gpus[0];
+    *g = *start;
+    g->index = 0;
+    unsigned made[256];
+    for (unsigned i = gp->first_op; i < gp->first_op + gp->n_ops; i++) {
+        const mig_op *op = &p->ops[i];
+        int rc = NVML_SUCCESS;
+        unsigned id = 0;
+        switch (op->kind) {
+        case MIG_OP_SET_MODE:
+            rc = sim_set_mode(b->s, 0, op->enable, NULL);
+            break;
+        case MIG_OP_DESTROY_CI:
+            if (op->busy) {
+                mig_gi_state *gi = find_gi(g, op->gi_id);
+                for (unsigned c = 0; gi && c < gi->n_ci; c++)
+                    if (gi->ci[c].id == op->ci_id)
+                        gi->ci[c].n_procs = 0;
+            }
+            rc = sim_destroy_ci(b->s, 0, op->gi_id, op->ci_id);
+            break;
+        case MIG_OP_DESTROY_GI:
+            rc = sim_destroy_gi(b->s, 0, op->gi_id);
+            break;
+        case MIG_OP_CREATE_GI:
+            rc = sim_create_gi(b->s, 0, op->profile_id, (int)op->start, &id);
+            made[i - gp->first_op] = id;
+            break;
+        case MIG_OP_CREATE_CI:
+            id = op->gi_ref >= 0 ? made[(unsigned)op->gi_ref - gp->first_op] : op->gi_id;
+            rc = sim_create_ci(b->s, 0, id, op->profile_id, (int)op->start, &id);
+            break;
+        }
+        if (rc != NVML_SUCCESS)
+            fail_msg("%s: simulator refused op %u (%s %s@%u): %s", where, i - gp->first_op,
+                     mig_op_kind_name(op->kind), op->profile, op->start, nvml_rc_string(rc));
+    }
+    char drift[512];
+    if (!desired_satisfied(g, d, true, drift, sizeof drift))
+        fail_msg("%s: simulator after the plan: %s", where, drift);
+}
+
 /* ------------------------------------------------------------------ the sweep */
 
 static unsigned rng_state = 12345;
@@ -470,7 +558,7 @@ typedef struct {
 } sweep_stats;
 
 static void one_transition(const mig_model *m, const layout_set *valid, const named_layout *from,
-                           const named_layout *to, int busy_mode, sweep_stats *st)
+                           const named_layout *to, int busy_mode, sweep_stats *st, sim_box *sim)
 {
     mig_gpu_state g = build_auto(m, from);
     unsigned n_busy = 0;
@@ -519,6 +607,7 @@ static void one_transition(const mig_model *m, const layout_set *valid, const na
     mig_layout final = after.mig_current ? layout_of(&after) : (mig_layout){0};
     assert_true(layout_equal(&final, &gp.target));
     check_unchanged(&after, &d);
+    replay_on_sim(sim, &plan, &gp, &g, &d, where);
     mig_plan_free(&plan);
 }
 
@@ -534,10 +623,13 @@ static void test_named_transitions(void **state)
         unsigned n = named_layouts(m, nl);
         layout_set valid = valid_layouts(m);
         assert_true(valid.n > 0);
+        sim_box sim;
+        sim_box_open(&sim, m);
         for (unsigned a = 0; a < n; a++)
             for (unsigned b = 0; b < n; b++)
                 for (int busy = 0; busy < 3; busy++)
-                    one_transition(m, &valid, &nl[a], &nl[b], busy, &st);
+                    one_transition(m, &valid, &nl[a], &nl[b], busy, &st, &sim);
+        sim_box_close(&sim);
         free(valid.items);
     }
     /* The sweep must have exercised blocked plans and real work. */
@@ -761,6 +853,8 @@ static void test_random_ci_transitions(void **state)
         if (!m)
             continue; /* a model name this catalogue spells differently */
         layout_set valid = valid_layouts(m);
+        sim_box sim;
+        sim_box_open(&sim, m);
         for (unsigned t = 0; t < 300; t++) {
             const mig_layout *from = &valid.items[rng() % valid.n];
             const mig_layout *to = &valid.items[rng() % valid.n];
@@ -815,9 +909,13 @@ static void test_random_ci_transitions(void **state)
                 if (!desired_satisfied(&after, &d, true, drift, sizeof drift))
                     fail_msg("%s: case %u: %s", m->name, t, drift);
                 check_unchanged(&after, &d);
+                char where[96];
+                snprintf(where, sizeof where, "%s: CI case %u", m->name, t);
+                replay_on_sim(&sim, &plan, &gp, &g, &d, where);
             }
             mig_plan_free(&plan);
         }
+        sim_box_close(&sim);
         free(valid.items);
     }
     assert_true(checked >= 600);
@@ -1025,7 +1123,9 @@ static void test_modes(void **state)
     mig_plan p3 = {0};
     assert_int_equal(reconcile_gpu(&h, &off, false, &p3, &gp, &e), 0);
     assert_int_equal(gp.status, MIG_GPU_BLOCKED);
-    assert_non_null(strstr(gp.reason, "GI 1 (7g.80gb@0) runs 1 process; needs --force"));
+    char want[96];
+    snprintf(want, sizeof want, "GI %u (7g.80gb@0) runs 1 process; needs --force", h.gi[0].id);
+    assert_non_null(strstr(gp.reason, want));
     assert_int_equal(reconcile_gpu(&h, &off, true, &p3, &gp, &e), 0);
     assert_int_equal(gp.n_ops, 3);
     assert_false(gp.needs_reset);
@@ -1095,9 +1195,12 @@ static void test_json_and_text(void **state)
     plan_print(f, &p, &g, 1, false);
     fclose(f);
     assert_non_null(strstr(text, "change: 4 operations (2 destroyed, 2 created)"));
-    assert_non_null(strstr(text, "[x 2g.20gb GI 1"));
+    char want[64];
+    snprintf(want, sizeof want, "[x 2g.20gb GI %u", g.gi[0].id);
+    assert_non_null(strstr(text, want));
     assert_non_null(strstr(text, "[+ 1g"));
-    assert_non_null(strstr(text, "destroy-gi  GI 1 (2g.20gb@0)"));
+    snprintf(want, sizeof want, "destroy-gi  GI %u (2g.20gb@0)", g.gi[0].id);
+    assert_non_null(strstr(text, want));
     assert_non_null(strstr(text, "create-gi   1g.10gb@6"));
     assert_null(strstr(text, "\033["));
     free(text);
