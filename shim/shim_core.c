@@ -8,17 +8,26 @@
  *                                 simulator's message, and its mig_err_kind
  *                                 as the return value (0: no such failure).
  *
- * The state file is named by $MIGCTL_SIM_STATE when nvmlInit runs. Every call
- * reads it afresh under a shared lock, every change rewrites it under an
- * exclusive one (gpu/sim.h), so several processes see each other's changes
- * as they would on a real driver.
+ * The state file is named by $MIGCTL_SIM_STATE when nvmlInit runs. Every
+ * change opens it under an exclusive lock and rewrites it (gpu/sim.h), so
+ * several processes see each other's changes as they would on a real driver.
+ * Queries read a snapshot: the file parsed under a shared lock, kept with an
+ * open descriptor on it, and reused while the path still names that same,
+ * unmodified file. The simulator only ever replaces the file by rename, and
+ * the descriptor keeps its inode from being reused, so "same inode, size and
+ * times" means "same content"; any change makes the next query parse again.
+ * Queries are serialised by one mutex, which also guards the snapshot.
  */
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "shim/shim.h"
 
@@ -210,6 +219,48 @@ bool shim_initialized(void)
     return atomic_load(&init_count) > 0;
 }
 
+/* ---- the query snapshot (guarded by snap_mu) ---- */
+static pthread_mutex_t snap_mu = PTHREAD_MUTEX_INITIALIZER;
+static sim_state *snap;
+static int snap_fd = -1;
+static struct stat snap_st;
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static void snapshot_drop(void)
+{
+    sim_close(snap); /* lock already dropped: this only frees */
+    snap = NULL;
+    if (snap_fd >= 0)
+        close(snap_fd);
+    snap_fd = -1;
+}
+
+static sim_state *snapshot(mig_error *e)
+{
+    struct stat now;
+    if (snap && snap_fd >= 0 && stat(state_path, &now) == 0 && same_file(&now, &snap_st))
+        return snap;
+    snapshot_drop();
+    snap = sim_open(state_path, false, e);
+    if (!snap)
+        return NULL;
+    /* Still under the shared lock: this descriptor is the file just parsed. */
+    snap_fd = open(state_path, O_RDONLY | O_CLOEXEC);
+    if (snap_fd >= 0 && fstat(snap_fd, &snap_st) < 0) {
+        close(snap_fd);
+        snap_fd = -1; /* not reusable: parsed again next time */
+    }
+    close(snap->lock_fd);
+    snap->lock_fd = -1;
+    return snap;
+}
+
 int shim_begin(bool writable, sim_state **s)
 {
     mig_error_clear(&last_error);
@@ -217,7 +268,14 @@ int shim_begin(bool writable, sim_state **s)
         return NVML_ERROR_UNINITIALIZED;
     mig_error e;
     mig_error_clear(&e);
-    *s = sim_open(state_path, writable, &e);
+    if (writable) {
+        *s = sim_open(state_path, true, &e);
+    } else {
+        pthread_mutex_lock(&snap_mu);
+        *s = snapshot(&e);
+        if (!*s)
+            pthread_mutex_unlock(&snap_mu);
+    }
     if (!*s) {
         shim_set_error(&e);
         return NVML_ERROR_UNKNOWN;
@@ -227,7 +285,10 @@ int shim_begin(bool writable, sim_state **s)
 
 void shim_end(sim_state *s)
 {
-    sim_close(s);
+    if (s->writable)
+        sim_close(s);
+    else
+        pthread_mutex_unlock(&snap_mu);
 }
 
 int shim_commit_end(sim_state *s, int rc)
@@ -286,6 +347,11 @@ SHIM_API nvmlReturn_t nvmlShutdown(void)
     int n = atomic_load(&init_count);
     while (n > 0 && !atomic_compare_exchange_weak(&init_count, &n, n - 1))
         ;
+    if (n == 1) { /* the last one: let go of the snapshot */
+        pthread_mutex_lock(&snap_mu);
+        snapshot_drop();
+        pthread_mutex_unlock(&snap_mu);
+    }
     return n > 0 ? NVML_SUCCESS : NVML_ERROR_UNINITIALIZED;
 }
 
