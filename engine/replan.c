@@ -9,10 +9,12 @@
  * that destroys the fewest idle instances (only `replan` may destroy idle
  * ones), then loses the least capacity for the largest profiles, then the
  * fullest GPU. What is left is packed from scratch (engine/pack) onto the
- * GPUs in D as blank GPUs. D grows cheapest first (least running work), and
- * the smallest feasible prefix is found by exponential then binary search
- * (more blank GPUs never make the leftovers harder to pack: the running
- * work of a drained GPU fits back on it).
+ * GPUs in D as blank GPUs. D grows one GPU per round, greedily: of the
+ * cheapest candidates (least running work), the first that makes
+ * everything fit, else the one that leaves the least unplaced. Greedy, so
+ * the drain count is not proven minimal; it is 0 whenever the demand fits
+ * free slots and idle instances, and the tests check it against a brute
+ * force on small fleets.
  *
  * Per-GPU scores are cached per profile and recomputed only for the GPU
  * that just changed, so a trial costs O(items x GPUs) comparisons.
@@ -32,6 +34,7 @@ typedef struct {
     int fixed_model;         /* >= 0: must stay on this model (moved, unlabelled) */
     adv_decision fixed;      /* its decision then */
     bool moved;
+    int origin_gpu, origin_gi; /* moved: where it runs now */
     char label[200];
 } item;
 
@@ -247,6 +250,7 @@ typedef struct {
     unsigned *cache_ver;  /* version + 1 the entry was computed at, 0 = never */
     int *item_gpu, *item_gi;
     unsigned leftover;
+    double left_share;    /* summed size of what found no place */
 } trial;
 
 static const cand *cached(const ctx *c, trial *t, unsigned g, unsigned p)
@@ -354,54 +358,77 @@ static int next_blank(const ctx *c, const trial *t, const mig_model *m, unsigned
     return *pos < f->n_gpus ? (int)(*pos)++ : -1;
 }
 
-/* Pack the leftovers from scratch onto the blank GPUs of D. */
+/* `parts` blank GPUs of model m on one node for a whole-GPU item; -1 if none. */
+static int take_blank_whole(const ctx *c, trial *t, const mig_model *m, unsigned parts)
+{
+    const fl_fleet *f = c->p->fleet;
+    for (unsigned nd = 0; nd < f->n_nodes; nd++) {
+        int got[64];
+        unsigned n = 0;
+        for (unsigned j = 0; j < f->nodes[nd].n_gpus && n < parts; j++) {
+            unsigned g = f->nodes[nd].first_gpu + j;
+            if (c->in_d[g] && f->gpus[g].model == m && t->w[g].use == PK_GPU_FREE)
+                got[n++] = (int)g;
+        }
+        if (n < parts)
+            continue;
+        for (unsigned j = 0; j < n; j++) {
+            t->w[got[j]].mig = false;
+            t->w[got[j]].use = PK_GPU_WHOLE;
+        }
+        return got[0];
+    }
+    return -1;
+}
+
+/* The cheapest model for an item among those with blank GPUs, or -1. */
+static int blank_model(const ctx *c, const item *it, const bool *has_blank)
+{
+    int kb = -1;
+    for (unsigned k = 0; k < c->p->n_models; k++) {
+        const adv_decision *d = dec_of(c, it, k);
+        if (d && d->kind != ADV_UNPLACED && has_blank[k] &&
+            (kb < 0 || share_of(d) < share_of(dec_of(c, it, (unsigned)kb))))
+            kb = (int)k;
+    }
+    return kb;
+}
+
+/* Pack the leftovers from scratch onto the blank GPUs of D, as far as they
+ * go (whole GPUs first, then MIG configurations, then MPS). True when every
+ * leftover got a place. */
 static bool place_blank(const ctx *c, trial *t, const unsigned *left, unsigned n_left)
 {
     const rp_plan *p = c->p;
     const fl_fleet *f = p->fleet;
+    bool has_blank[PK_MAX_MODELS] = {0};
+    for (unsigned g = 0; g < f->n_gpus; g++)
+        if (c->in_d[g])
+            has_blank[model_of(p, f->gpus[g].model)] = true;
     for (unsigned k = 0; k < p->n_models; k++) {
         const mig_model *m = p->models[k];
-        unsigned demand[MIG_MAX_PROFILES] = {0};
-        bool any = false;
+        unsigned demand[MIG_MAX_PROFILES] = {0}, gpos = 0;
         for (unsigned a = 0; a < n_left; a++) {
-            const item *it = &c->items[left[a]];
-            /* the cheapest model that has blank GPUs */
-            int kb = -1;
-            for (unsigned kk = 0; kk < p->n_models; kk++) {
-                const adv_decision *d = dec_of(c, it, kk);
-                bool blank = false;
-                for (unsigned g = 0; g < f->n_gpus && !blank; g++)
-                    blank = c->in_d[g] && f->gpus[g].model == p->models[kk];
-                if (d && d->kind != ADV_UNPLACED && blank &&
-                    (kb < 0 || share_of(d) < share_of(dec_of(c, it, (unsigned)kb))))
-                    kb = (int)kk;
-            }
-            if (kb < 0)
-                return false;
-            if ((unsigned)kb != k)
+            unsigned ii = left[a];
+            if (blank_model(c, &c->items[ii], has_blank) != (int)k)
                 continue;
-            any = true;
-            const adv_decision *d = dec_of(c, it, k);
+            const adv_decision *d = dec_of(c, &c->items[ii], k);
             if (d->kind == ADV_MIG)
                 demand[d->profile]++;
+            else if (d->kind == ADV_WHOLE) {
+                t->item_gpu[ii] = take_blank_whole(c, t, m, c->items[ii].parts);
+                t->item_gi[ii] = -1;
+            }
         }
-        if (!any)
-            continue;
         pk_solution s;
         mig_error e = {0};
         if (pack_model(m, demand, &s, &e) < 0)
-            return false;
-        /* blank GPUs of this model, node order */
-        unsigned gpos = 0;
-        bool ok = true;
-        unsigned cursor = 0;
-        for (unsigned ci = 0; ci < s.n && ok; ci++)
-            for (unsigned r = 0; r < s.items[ci].count && ok; r++) {
+            continue;
+        for (unsigned ci = 0; ci < s.n; ci++)
+            for (unsigned r = 0; r < s.items[ci].count; r++) {
                 int g = next_blank(c, t, m, &gpos);
-                if (g < 0) {
-                    ok = false;
+                if (g < 0)
                     break;
-                }
                 wgpu *w = &t->w[g];
                 w->mig = true;
                 w->use = PK_GPU_MIG;
@@ -413,11 +440,12 @@ static bool place_blank(const ctx *c, trial *t, const unsigned *left, unsigned n
                 w->version++;
                 /* hand the slices to MIG leftovers of this model */
                 for (unsigned x = 0; x < w->layout.n; x++)
-                    for (unsigned a = cursor; a < n_left; a++) {
+                    for (unsigned a = 0; a < n_left; a++) {
                         unsigned ii = left[a];
                         const adv_decision *d = dec_of(c, &c->items[ii], k);
                         if (t->item_gpu[ii] < 0 && d && d->kind == ADV_MIG &&
-                            d->profile == (int)w->layout.gi[x].profile) {
+                            d->profile == (int)w->layout.gi[x].profile &&
+                            blank_model(c, &c->items[ii], has_blank) == (int)k) {
                             t->item_gpu[ii] = g;
                             t->item_gi[ii] = (int)x;
                             break;
@@ -425,55 +453,34 @@ static bool place_blank(const ctx *c, trial *t, const unsigned *left, unsigned n
                     }
             }
         pk_solution_free(&s);
-        if (!ok)
-            return false;
-        (void)cursor;
-        /* whole and MPS leftovers of this model */
         for (unsigned a = 0; a < n_left; a++) {
             unsigned ii = left[a];
             const adv_decision *d = dec_of(c, &c->items[ii], k);
-            if (t->item_gpu[ii] >= 0 || !d || d->kind == ADV_MIG || d->kind == ADV_UNPLACED)
+            if (t->item_gpu[ii] >= 0 || !d || d->kind != ADV_MPS ||
+                blank_model(c, &c->items[ii], has_blank) != (int)k)
                 continue;
-            if (d->kind == ADV_MPS) {
-                for (unsigned g = 0; g < f->n_gpus && t->item_gpu[ii] < 0; g++) {
-                    wgpu *w = &t->w[g];
-                    if (!c->in_d[g] || f->gpus[g].model != m || w->use != PK_GPU_MPS ||
-                        w->mps_c + d->compute_share > 1 + 1e-9 ||
-                        w->mps_m + d->memory_share > 1 + 1e-9 || w->mps_n >= ADV_MPS_MAX_CLIENTS)
-                        continue;
-                    w->mps_c += d->compute_share;
-                    w->mps_m += d->memory_share;
-                    w->mps_n++;
-                    t->item_gpu[ii] = (int)g;
-                }
-                if (t->item_gpu[ii] >= 0)
+            for (unsigned g = 0; g < f->n_gpus && t->item_gpu[ii] < 0; g++) {
+                wgpu *w = &t->w[g];
+                bool fresh = w->use == PK_GPU_FREE;
+                if (!c->in_d[g] || f->gpus[g].model != m ||
+                    !(fresh || (w->use == PK_GPU_MPS && !w->mig)) ||
+                    w->mps_c + d->compute_share > 1 + 1e-9 ||
+                    w->mps_m + d->memory_share > 1 + 1e-9 || w->mps_n >= ADV_MPS_MAX_CLIENTS)
                     continue;
+                w->mig = false;
+                w->use = PK_GPU_MPS;
+                w->mps_c += d->compute_share;
+                w->mps_m += d->memory_share;
+                w->mps_n++;
+                t->item_gpu[ii] = (int)g;
+                t->item_gi[ii] = -1;
             }
-            unsigned need = d->kind == ADV_WHOLE ? c->items[ii].parts : 1;
-            int first = -1;
-            for (unsigned j = 0; j < need; j++) {
-                int g = next_blank(c, t, m, &gpos);
-                if (g < 0)
-                    return false;
-                t->w[g].mig = false;
-                t->w[g].use = d->kind == ADV_WHOLE ? PK_GPU_WHOLE : PK_GPU_MPS;
-                if (d->kind == ADV_MPS) {
-                    t->w[g].mps_c = d->compute_share;
-                    t->w[g].mps_m = d->memory_share;
-                    t->w[g].mps_n = 1;
-                }
-                if (first < 0)
-                    first = g;
-            }
-            t->item_gpu[ii] = first;
-            t->item_gi[ii] = -1;
         }
     }
+    bool all = true;
     for (unsigned a = 0; a < n_left; a++)
-        if (c->items[left[a]].workload >= 0 || c->items[left[a]].moved)
-            if (t->item_gpu[left[a]] < 0)
-                return false;
-    return true;
+        all &= t->item_gpu[left[a]] >= 0;
+    return all;
 }
 
 /* ---------------------------------------------------------------- demand */
@@ -505,7 +512,8 @@ static int build_items(ctx *c, mig_error *e)
                 p->satisfied += counts;
                 continue;
             }
-            item it = {.workload = counts ? w : -1, .parts = 1, .fixed_model = -1, .moved = true};
+            item it = {.workload = counts ? w : -1, .parts = 1, .fixed_model = -1, .moved = true,
+                       .origin_gpu = (int)g, .origin_gi = (int)i};
             char pl[MIG_NAME_LEN + 8];
             snprintf(pl, sizeof pl, "%s@%u", fg->model->profiles[fg->layout.gi[i].profile].name,
                      fg->layout.gi[i].start);
@@ -539,7 +547,8 @@ static int build_items(ctx *c, mig_error *e)
                 p->satisfied += counts;
                 continue;
             }
-            item it = {.workload = counts ? w : -1, .parts = 1, .fixed_model = -1, .moved = true};
+            item it = {.workload = counts ? w : -1, .parts = 1, .fixed_model = -1, .moved = true,
+                       .origin_gpu = (int)g, .origin_gi = -1};
             snprintf(it.label, sizeof it.label, "%.63s (whole GPU, %s/%u)",
                      fg->whole_running[0] ? fg->whole_running : "unlabelled",
                      f->nodes[fg->node].name, fg->index);
@@ -563,7 +572,8 @@ static int build_items(ctx *c, mig_error *e)
         const wl_workload *wl = &p->wf->items[w];
         for (unsigned r = have[w]; r < wl->replicas; r++) {
             item it = {.workload = (int)w, .replica = r, .fixed_model = -1,
-                       .parts = wl->p2p || wl->gpus > 1 ? wl->gpus : 1};
+                       .parts = wl->p2p || wl->gpus > 1 ? wl->gpus : 1, .origin_gpu = -1,
+                       .origin_gi = -1};
             snprintf(it.label, sizeof it.label, "%.63s#%u", wl->name, r);
             if (push_item(c, &it, e) < 0)
                 goto fail;
@@ -619,11 +629,16 @@ static int run_trial(ctx *c, trial *t, bool *ok, mig_error *e)
     }
     qsort_r(ord, c->n_items, sizeof *ord, cmp_items, c);
     unsigned n_left = 0;
-    for (unsigned a = 0; a < c->n_items; a++)
+    for (unsigned a = 0; a < c->n_items; a++) {
         if (!place_free(c, t, ord[a]))
             left[n_left++] = ord[a];
+    }
     *ok = n_left == 0 || place_blank(c, t, left, n_left);
     t->leftover = n_left;
+    t->left_share = 0;
+    for (unsigned a = 0; a < n_left; a++)
+        if (t->item_gpu[left[a]] < 0)
+            t->left_share += fmin(item_size(c, &c->items[left[a]]), 64.0);
     free(ord);
     free(left);
     return 0;
@@ -653,11 +668,14 @@ static int cmp_drain(const void *a, const void *b, void *vf)
     return ix < iy ? -1 : (ix > iy);
 }
 
-static void set_prefix(ctx *c, unsigned n)
+#define REPLAN_LOOKAHEAD 12
+
+/* Draining a GPU gains something only if work runs there or its MIG mode
+ * may have to flip (an idle MIG-on GPU with idle instances is already
+ * fully usable without a drain). */
+static bool drain_useful(const fl_gpu *g)
 {
-    memset(c->in_d, 0, c->p->fleet->n_gpus * sizeof *c->in_d);
-    for (unsigned i = 0; i < n; i++)
-        c->in_d[c->order[i]] = true;
+    return busy_slices(g) > 0 || !g->mig_enabled || g->layout.n == 0;
 }
 
 /* ---------------------------------------------------------------- result */
@@ -690,6 +708,32 @@ static void place_name(const mig_model *m, const mig_gi_place *x, char *buf, siz
     snprintf(buf, len, "%s@%u", m->profiles[x->profile].name, x->start);
 }
 
+/* Did the running instance at fleet GI i of drained GPU g land back on
+ * itself (same GPU, same profile and placement)? Then it is not touched. */
+static bool stays(const ctx *c, const trial *t, unsigned g, unsigned i)
+{
+    const fl_gpu *fg = &c->p->fleet->gpus[g];
+    for (unsigned k = 0; k < c->n_items; k++) {
+        const item *it = &c->items[k];
+        if (!it->moved || it->origin_gpu != (int)g || it->origin_gi != (int)i)
+            continue;
+        if (t->item_gpu[k] != (int)g || t->item_gi[k] < 0 || !t->w[g].mig)
+            return false;
+        const mig_gi_place *x = &t->w[g].layout.gi[t->item_gi[k]];
+        return x->profile == fg->layout.gi[i].profile && x->start == fg->layout.gi[i].start;
+    }
+    return false;
+}
+
+/* A whole-GPU job of drained GPU g that landed back on g. */
+static bool whole_stays(const ctx *c, const trial *t, unsigned g)
+{
+    for (unsigned k = 0; k < c->n_items; k++)
+        if (c->items[k].moved && c->items[k].origin_gpu == (int)g && c->items[k].origin_gi < 0)
+            return t->item_gpu[k] == (int)g;
+    return false;
+}
+
 /* Operations of one GPU: destroys, mode change, creates. */
 static int gpu_ops(ctx *c, trial *t, unsigned g, unsigned *cap, mig_error *e)
 {
@@ -699,8 +743,11 @@ static int gpu_ops(ctx *c, trial *t, unsigned g, unsigned *cap, mig_error *e)
     const mig_model *m = fg->model;
     char nm[MIG_NAME_LEN + 8];
     bool drained = c->in_d[g];
+    bool keep[MIG_MAX_GI] = {0};
+    for (unsigned i = 0; i < fg->layout.n; i++)
+        keep[i] = drained && fg->busy[i] && stays(c, t, g, i);
     for (unsigned i = 0; i < fg->layout.n; i++) {
-        bool gone = drained ? true : w->destroyed[i];
+        bool gone = drained ? !keep[i] : w->destroyed[i];
         if (drained) /* an idle GI the new layout has at the same place stays */
             for (unsigned j = 0; j < w->layout.n; j++)
                 if (!fg->busy[i] && w->layout.gi[j].profile == fg->layout.gi[i].profile &&
@@ -724,7 +771,7 @@ static int gpu_ops(ctx *c, trial *t, unsigned g, unsigned *cap, mig_error *e)
         for (unsigned i = 0; i < fg->layout.n && fg->mig_enabled; i++)
             if (fg->layout.gi[i].profile == w->layout.gi[j].profile &&
                 fg->layout.gi[i].start == w->layout.gi[j].start &&
-                !(drained && fg->busy[i]) && !(!drained && w->destroyed[i]))
+                !(drained && fg->busy[i] && !keep[i]) && !(!drained && w->destroyed[i]))
                 existed = true;
         if (existed)
             continue;
@@ -761,8 +808,15 @@ static int finish(ctx *c, trial *t, mig_error *e)
         }
         if (pl->gpu < 0)
             p->unplaced++;
-        if (it->moved)
+        bool back = it->moved && (it->origin_gi >= 0 ? stays(c, t, (unsigned)it->origin_gpu,
+                                                             (unsigned)it->origin_gi)
+                                                     : whole_stays(c, t, (unsigned)it->origin_gpu));
+        if (it->moved && !back)
             snprintf(p->affected[p->n_affected++], sizeof p->affected[0], "%s", it->label);
+        if (back) {
+            pl->moved = false;
+            pl->kept = true;
+        }
     }
     unsigned cap = 0;
     for (unsigned g = 0; g < f->n_gpus; g++) {
@@ -780,7 +834,12 @@ static int finish(ctx *c, trial *t, mig_error *e)
             return -1;
         /* drained: busy work destroyed or moved, or the mode flipped */
         bool flip = w->mig != f->gpus[g].mig_enabled && w->use != PK_GPU_FREE;
-        p->drained[g] = (c->in_d[g] && busy_slices(&f->gpus[g]) > 0) || flip;
+        bool moved_off = false;
+        for (unsigned i = 0; c->in_d[g] && i < f->gpus[g].layout.n; i++)
+            moved_off |= f->gpus[g].busy[i] && !stays(c, t, g, i);
+        if (c->in_d[g] && f->gpus[g].whole_busy)
+            moved_off |= !whole_stays(c, t, g);
+        p->drained[g] = moved_off || flip;
         p->n_drained += p->drained[g];
     }
     for (unsigned nd = 0; nd < f->n_nodes; nd++)
@@ -857,32 +916,37 @@ int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_
         qsort_r(c.order, c.n_order, sizeof *c.order, cmp_drain, (void *)fleet);
         rc = run_trial(&c, &t, &ok, e);
     }
-    if (rc == 0 && !ok) {
-        /* smallest feasible prefix: exponential, then binary search */
-        unsigned lo = 0, hi = 1;
-        while (rc == 0 && hi < c.n_order) {
-            set_prefix(&c, hi);
-            if ((rc = run_trial(&c, &t, &ok, e)) < 0 || ok)
+    /* Greedy drains: each round tries the REPLAN_LOOKAHEAD cheapest GPUs not
+     * yet drained and keeps the first that makes everything fit, else the one
+     * that leaves the least unplaced. */
+    while (rc == 0 && !ok) {
+        int best = -1;
+        double best_left = INFINITY;
+        unsigned tried = 0;
+        for (unsigned j = 0; j < c.n_order && tried < REPLAN_LOOKAHEAD; j++) {
+            unsigned g = c.order[j];
+            if (c.in_d[g] || !drain_useful(&fleet->gpus[g]))
+                continue;
+            tried++;
+            c.in_d[g] = true;
+            bool ok_g;
+            rc = run_trial(&c, &t, &ok_g, e);
+            c.in_d[g] = false;
+            if (rc < 0)
                 break;
-            lo = hi;
-            hi *= 2;
-        }
-        if (hi > c.n_order)
-            hi = c.n_order;
-        while (rc == 0 && hi - lo > 1) {
-            unsigned mid = lo + (hi - lo) / 2;
-            set_prefix(&c, mid);
-            if ((rc = run_trial(&c, &t, &ok, e)) < 0)
+            if (ok_g) {
+                best = (int)g;
                 break;
-            if (ok)
-                hi = mid;
-            else
-                lo = mid;
+            }
+            if (t.left_share < best_left - 1e-9) {
+                best_left = t.left_share;
+                best = (int)g;
+            }
         }
-        if (rc == 0) {
-            set_prefix(&c, hi);
-            rc = run_trial(&c, &t, &ok, e);
-        }
+        if (rc < 0 || best < 0)
+            break;
+        c.in_d[best] = true;
+        rc = run_trial(&c, &t, &ok, e);
     }
     if (rc == 0)
         rc = finish(&c, &t, e);

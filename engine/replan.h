@@ -40,7 +40,8 @@ typedef struct {
     int gpu;                         /* -1: could not be placed */
     int gi;                          /* GI index in after[gpu].layout (MIG), else -1 */
     bool reused;                     /* an idle instance of the same profile was taken */
-    bool moved;                      /* was running on a drained GPU */
+    bool moved;                      /* was running on a drained GPU and moves */
+    bool kept;                       /* was running there and stays where it is */
     char label[200];    /* "name#replica", or the moved instance's own label */
 } rp_place;
 

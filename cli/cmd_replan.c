@@ -1,0 +1,258 @@
+/*
+ * cmd_replan.c: `migctl replan -w WORKLOADS (-f FLEET | --live)`: from the
+ * fleet's current layouts and busy instances and the new demand, the plan
+ * that drains the fewest GPUs, then needs the fewest operations (engine/
+ * replan). Prints the GPUs and nodes to drain, the running work affected,
+ * where every new or moved instance goes, and the operations per GPU; with
+ * --emit-config, one apply-able config per node of the resulting layouts.
+ *
+ * Exit: 0 planned with everything placed, 1 some instance cannot be placed
+ * even with drains, 2 bad input, 3 backend error.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config/workload.h"
+#include "engine/pack.h"
+#include "engine/replan.h"
+
+/* from cmd_plan.c */
+int plan_load_fleet(cli_globals *g, const char *verb, const char *path, bool live, fl_fleet *f,
+                    mig_error *e);
+int plan_emit_configs(const char *verb, const fl_fleet *f, const pk_gpu *gpus, const char *dir,
+                      mig_error *e);
+json_t *plan_gpu_json(const fl_fleet *f, const pk_gpu *gpus, unsigned g);
+void plan_print_decisions(const wl_file *wf, const adv_decision *d, unsigned n_models);
+json_t *plan_decisions_json(const wl_file *wf, const adv_decision *d, unsigned n_models);
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: migctl replan -w WORKLOADS (-f FLEET | --live) [--json] [--emit-config DIR]\n\n"
+            "Replan a running fleet for new demand with the fewest drains. WORKLOADS is the whole\n"
+            "demand; busy instances labelled with a workload in the fleet file count towards it.\n"
+            "New instances go into free slots and idle instances first (no drain); GPUs are\n"
+            "drained only when that is not enough, those with the least running work first.\n"
+            "A GPU is drained when a busy instance on it is destroyed or moved, or its MIG mode\n"
+            "flips. Prints the GPUs and nodes to drain, the workloads affected and the\n"
+            "operations per GPU.\n\n"
+            "Current state in the fleet file, per GPU entry:\n"
+            "  layout: [\"3g.40gb@4\", \"1g.10gb@0\"]   the GPU instances now\n"
+            "  busy: [\"3g.40gb@4\"]                  instances with processes, or\n"
+            "  busy: {\"3g.40gb@4\": finetune}        ... labelled with their workload\n"
+            "  mig: false, busy: trainer             a whole GPU in use\n\n"
+            "  -w, --workloads FILE  the demand (workloads YAML)\n"
+            "  -f, --fleet FILE      the fleet with its current state\n"
+            "      --live            this machine's GPUs as they are now\n"
+            "      --json            machine-readable output\n"
+            "      --emit-config DIR write DIR/<node>.yaml (the layouts after the plan)\n"
+            "  -h, --help            this help\n\n"
+            "Exit: 0 planned, 1 some instance cannot be placed, 2 bad input, 3 backend error.\n");
+}
+
+static void gpu_name(const rp_plan *p, unsigned g, char *buf, size_t len)
+{
+    const fl_gpu *fg = &p->fleet->gpus[g];
+    snprintf(buf, len, "%s/%u", p->fleet->nodes[fg->node].name, fg->index);
+}
+
+static void where_text(const rp_plan *p, const rp_place *x, char *buf, size_t len)
+{
+    const fl_gpu *fg = &p->fleet->gpus[x->gpu];
+    if (x->gi >= 0) {
+        const mig_gi_place *gp = &p->after[x->gpu].layout.gi[x->gi];
+        snprintf(buf, len, "%s@%u", fg->model->profiles[gp->profile].name, gp->start);
+    } else {
+        snprintf(buf, len, "%s", p->after[x->gpu].use == PK_GPU_MPS ? "MPS share" : "whole GPU");
+    }
+}
+
+static json_t *replan_json(const rp_plan *p)
+{
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "gpus_drained",
+                          (json_int_t)p->n_drained, "nodes_drained",
+                          (json_int_t)p->n_nodes_drained, "operations", (json_int_t)p->n_ops,
+                          "mode_changes", (json_int_t)p->n_mode_changes, "created",
+                          (json_int_t)p->created, "destroyed", (json_int_t)p->destroyed,
+                          "reused", (json_int_t)p->reused, "already_running",
+                          (json_int_t)p->satisfied, "unplaced", (json_int_t)p->unplaced);
+    json_t *dg = json_array(), *dn = json_array(), *aff = json_array();
+    char nm[128];
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++)
+        if (p->drained[g]) {
+            const fl_gpu *fg = &p->fleet->gpus[g];
+            json_array_append_new(dg, json_pack("{s:s, s:I}", "node",
+                                                p->fleet->nodes[fg->node].name, "index",
+                                                (json_int_t)fg->index));
+        }
+    for (unsigned nd = 0; nd < p->fleet->n_nodes; nd++)
+        if (rp_node_drained(p, nd))
+            json_array_append_new(dn, json_string(p->fleet->nodes[nd].name));
+    for (unsigned i = 0; i < p->n_affected; i++)
+        json_array_append_new(aff, json_string(p->affected[i]));
+    json_object_set_new(o, "drain_gpus", dg);
+    json_object_set_new(o, "drain_nodes", dn);
+    json_object_set_new(o, "affected", aff);
+    json_object_set_new(o, "decisions", plan_decisions_json(p->wf, p->decisions, p->n_models));
+    json_t *pl = json_array();
+    for (unsigned i = 0; i < p->n_place; i++) {
+        const rp_place *x = &p->place[i];
+        json_t *it = json_pack("{s:s, s:b, s:b, s:b}", "instance", x->label, "moved", x->moved,
+                               "kept", x->kept, "reused", x->reused);
+        if (x->gpu >= 0) {
+            const fl_gpu *fg = &p->fleet->gpus[x->gpu];
+            where_text(p, x, nm, sizeof nm);
+            json_object_set_new(it, "node", json_string(p->fleet->nodes[fg->node].name));
+            json_object_set_new(it, "index", json_integer(fg->index));
+            json_object_set_new(it, "placement", json_string(nm));
+        }
+        json_array_append_new(pl, it);
+    }
+    json_object_set_new(o, "placements", pl);
+    json_t *gpus = json_array();
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
+        if (!p->changed[g])
+            continue;
+        json_t *go = plan_gpu_json(p->fleet, p->after, g);
+        json_object_set_new(go, "drained", json_boolean(p->drained[g]));
+        json_t *ops = json_array();
+        for (unsigned k = 0; k < p->n_ops; k++) {
+            const rp_op *op = &p->ops[k];
+            if (op->gpu != g)
+                continue;
+            json_t *oo = json_pack("{s:s}", "op", op->op);
+            if (!strcmp(op->op, "set-mode"))
+                json_object_set_new(oo, "mig_enabled", json_boolean(op->enable));
+            else
+                json_object_set_new(oo, "placement", json_string(op->profile));
+            if (op->busy)
+                json_object_set_new(oo, "busy", json_true());
+            json_array_append_new(ops, oo);
+        }
+        json_object_set_new(go, "ops", ops);
+        json_array_append_new(gpus, go);
+    }
+    json_object_set_new(o, "gpus", gpus);
+    return o;
+}
+
+static void replan_text(const rp_plan *p)
+{
+    plan_print_decisions(p->wf, p->decisions, p->n_models);
+    char nm[128];
+    printf("\nDrains: %u GPU%s on %u node%s", p->n_drained, p->n_drained == 1 ? "" : "s",
+           p->n_nodes_drained, p->n_nodes_drained == 1 ? "" : "s");
+    for (unsigned g = 0, first = 1; g < p->fleet->n_gpus; g++)
+        if (p->drained[g]) {
+            gpu_name(p, g, nm, sizeof nm);
+            printf("%s%s", first ? ": " : ", ", nm);
+            first = 0;
+        }
+    printf("\n");
+    if (p->n_affected) {
+        printf("Running work affected (moved):\n");
+        for (unsigned i = 0; i < p->n_affected; i++)
+            printf("  %s\n", p->affected[i]);
+    }
+    printf("Already running: %u replica%s; reused idle instances: %u\n", p->satisfied,
+           p->satisfied == 1 ? "" : "s", p->reused);
+    printf("\nPlacements\n");
+    for (unsigned i = 0; i < p->n_place; i++) {
+        const rp_place *x = &p->place[i];
+        if (x->gpu < 0) {
+            printf("  %-32s NOT PLACED\n", x->label);
+            continue;
+        }
+        char w[64];
+        gpu_name(p, (unsigned)x->gpu, nm, sizeof nm);
+        where_text(p, x, w, sizeof w);
+        printf("  %-32s %s %s%s\n", x->label, nm, w,
+               x->kept ? " (stays where it runs)" : x->reused ? " (idle instance reused)" : "");
+    }
+    printf("\nOperations: %u (%u created, %u destroyed, %u mode changes)\n", p->n_ops, p->created,
+           p->destroyed, p->n_mode_changes);
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
+        if (!p->changed[g])
+            continue;
+        gpu_name(p, g, nm, sizeof nm);
+        printf("  %s%s:", nm, p->drained[g] ? " (drain)" : "");
+        for (unsigned k = 0; k < p->n_ops; k++) {
+            const rp_op *op = &p->ops[k];
+            if (op->gpu != g)
+                continue;
+            if (!strcmp(op->op, "set-mode"))
+                printf(" set-mode %s;", op->enable ? "on" : "off");
+            else
+                printf(" %s %s%s;", op->op, op->profile, op->busy ? " (busy)" : "");
+        }
+        printf("\n");
+    }
+}
+
+int cmd_replan(int argc, char **argv, cli_globals *g)
+{
+    static const struct option opts[] = {
+        {"workloads", required_argument, NULL, 'w'}, {"fleet", required_argument, NULL, 'f'},
+        {"live", no_argument, NULL, 'L'},            {"json", no_argument, NULL, 'j'},
+        {"emit-config", required_argument, NULL, 'E'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *wpath = NULL, *fpath = NULL, *emit = NULL;
+    bool live = false, json = false;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "w:f:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': wpath = optarg; break;
+        case 'f': fpath = optarg; break;
+        case 'L': live = true; break;
+        case 'j': json = true; break;
+        case 'E': emit = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            return cli_usage_error("replan", "unknown option or missing value: %s",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("replan", "unexpected argument '%s'", argv[optind]);
+    if (!wpath)
+        return cli_usage_error("replan", "give -w WORKLOADS");
+    if (!!fpath + live != 1)
+        return cli_usage_error("replan", "give -f FLEET or --live (one of them)");
+    mig_error e = {0};
+    wl_file wf;
+    fl_fleet fleet;
+    if (wl_parse_file(wpath, &wf, &e) < 0)
+        return cli_report("replan", &e);
+    if (plan_load_fleet(g, "replan", fpath, live, &fleet, &e) < 0) {
+        wl_free(&wf);
+        return cli_report("replan", &e);
+    }
+    rp_plan p;
+    int rc = 0;
+    if (replan_plan(&wf, &fleet, &p, &e) < 0) {
+        rc = cli_report("replan", &e);
+    } else {
+        if (json) {
+            json_t *o = replan_json(&p);
+            json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            printf("\n");
+            json_decref(o);
+        } else {
+            replan_text(&p);
+        }
+        if (emit && plan_emit_configs("replan", &fleet, p.after, emit, &e) < 0)
+            rc = cli_report("replan", &e);
+        else if (p.unplaced)
+            rc = 1;
+        rp_plan_free(&p);
+    }
+    fl_free(&fleet);
+    wl_free(&wf);
+    return rc;
+}
