@@ -199,19 +199,38 @@ static int finish(const apply_args *a, const apply_session *s, const apply_repor
     return apply_exit_code(r);
 }
 
+/* An error before the plan could run: one line on stderr and, with --json,
+ * a document on stdout all the same, so scripts always get one. */
+static int early_failure(const apply_args *a, const mig_error *e)
+{
+    if (a->json) {
+        apply_report *r = calloc(1, sizeof *r);
+        if (r) {
+            r->result = e->kind == MIG_ERR_REFUSED ? APPLY_REFUSED : APPLY_FAILED;
+            r->error = *e;
+            json_t *doc = apply_report_json(NULL, r);
+            json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+            json_decref(doc);
+            free(r);
+        }
+    }
+    return cli_report("apply", e);
+}
+
 static int run(const apply_args *a, cli_globals *g, apply_resources *res)
 {
     mig_error e;
     mig_error_clear(&e);
     if (cfg_parse_file(a->config_file, &res->cfg, &e) < 0)
-        return cli_report("apply", &e);
+        return early_failure(a, &e);
     res->have_cfg = true;
     const cfg_config *c = cfg_select(&res->cfg, a->config_name, &e);
     if (!c)
-        return cli_report("apply", &e);
+        return early_failure(a, &e);
     if (a->hooks_path) {
         if (hooks_parse_file(a->hooks_path, &res->hooks, &e) < 0)
-            return cli_report("apply", &e);
+            return early_failure(a, &e);
         res->have_hooks = true;
     }
     const char *sim_state = sim_default_path(g->sim_path);
@@ -219,9 +238,9 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
     lock_default_path(a->lock, sim_state, lock_path, sizeof lock_path);
     journal_default_path(a->journal, sim_state, journal_path, sizeof journal_path);
     if (lock_acquire(lock_path, !a->no_wait, on_lock_wait, NULL, &res->lock_fd, &e) < 0)
-        return cli_report("apply", &e);
+        return early_failure(a, &e);
     if (cli_open_backend(g, &res->b, &e) < 0)
-        return cli_report("apply", &e);
+        return early_failure(a, &e);
 
     apply_options o = {
         .config_file = a->config_file,
@@ -240,14 +259,14 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
     if (apply_prepare(res->b, c, &o, &res->s, &e) < 0) {
         if (e.kind == MIG_ERR_INPUT)
             reconcile_error_in_file(&e, a->config_file); /* "line:col" -> "file:line:col" */
-        return cli_report("apply", &e);
+        return early_failure(a, &e);
     }
     if (res->s.stale_journal)
         print_stale(&res->s);
     print_plan(a->json ? stderr : stdout, &res->s, c->name, g->color && !a->json);
     apply_report *r = calloc(1, sizeof *r);
     if (!r)
-        return cli_report("apply", (mig_fail(&e, MIG_ERR_SYSTEM, "out of memory"), &e));
+        return early_failure(a, (mig_fail(&e, MIG_ERR_SYSTEM, "out of memory"), &e));
     apply_execute(res->b, &res->s, &o, r);
     int code = finish(a, &res->s, r);
     free(r);

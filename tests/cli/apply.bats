@@ -61,6 +61,10 @@ node_state() {
     [ "$status" -eq 2 ]
     [[ "$output" == *"node.yaml:"[0-9]*":"[0-9]*": no profile '"*"' on A100-SXM4-40GB"* ]]
     [ "$(sha256sum "$MIGCTL_SIM_STATE")" = "$before" ]
+    # --json still prints one document
+    run --separate-stderr "$MIGCTL" apply -f "$NODE" -c balanced --json
+    [ "$status" -eq 2 ]
+    echo "$output" | jq -e '.result == "failed" and (.error | contains("A100-SXM4-40GB"))'
 }
 
 @test "dry run prints the plan and leaves the state file byte for byte" {
