@@ -296,12 +296,14 @@ static int placements(nvml_backend *nb, nvmlDevice_t dev, unsigned profile_id,
 
 static unsigned long long device_memory(nvml_backend *nb, nvmlDevice_t dev, const mig_model *m)
 {
-    nvmlMemory_v2_t m2 = {.version = nvmlMemory_v2};
-    if (NV(nb, DeviceGetMemoryInfo_v2, dev, &m2) == NVML_SUCCESS && m2.total)
-        return m2.total;
+    /* v1 first: its total is what the readings (and so the catalogue's
+     * names) were taken from; v2 for a driver that dropped v1. */
     nvmlMemory_t m1 = {0};
     if (NV(nb, DeviceGetMemoryInfo, dev, &m1) == NVML_SUCCESS && m1.total)
         return m1.total;
+    nvmlMemory_v2_t m2 = {.version = nvmlMemory_v2};
+    if (NV(nb, DeviceGetMemoryInfo_v2, dev, &m2) == NVML_SUCCESS && m2.total)
+        return m2.total;
     /* In MIG mode the parent's memory needs privileges; the model knows it. */
     return m ? m->memory_bytes : 0;
 }
