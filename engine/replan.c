@@ -263,6 +263,173 @@ static const cand *cached(const ctx *c, trial *t, unsigned g, unsigned p)
     return &t->cache[k];
 }
 
+/* ---------------------------------------------------------------- repair */
+
+#define REPAIR_MAX_ITEMS 12
+#define REPAIR_MAX_PAIRS 4096
+
+/* The fixed part of GPU g: busy originals, plus (plan --add) idle ones not
+ * handed out, which --add may not destroy. */
+static void fixed_layout(const ctx *c, const trial *t, unsigned g, mig_layout *out)
+{
+    const fl_gpu *fg = &c->p->fleet->gpus[g];
+    const wgpu *w = &t->w[g];
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < w->layout.n; i++) {
+        int o = w->orig[i];
+        if (o >= 0 && (fg->busy[o] || (c->add_only && !w->reused[i])))
+            layout_add(out, w->layout.gi[i].profile, w->layout.gi[i].start);
+    }
+}
+
+/* Place profiles prof[0..n) beside `l` (starts out), exhaustively; starts
+ * of idle originals of the same profile are tried first so they are kept. */
+static bool fit_set(const mig_model *m, mig_layout *l, const unsigned *prof, unsigned n,
+                    unsigned k, int *starts, const fl_gpu *fg)
+{
+    if (k == n)
+        return true;
+    const mig_gi_profile *pr = &m->profiles[prof[k]];
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned si = 0; si < pr->n_starts; si++) {
+            unsigned s = pr->starts[si];
+            bool idle_here = false;
+            for (unsigned i = 0; i < fg->layout.n; i++)
+                idle_here |= !fg->busy[i] && fg->layout.gi[i].profile == prof[k] &&
+                             fg->layout.gi[i].start == s;
+            if (idle_here != (pass == 0) || layout_fits(m, l, prof[k], s) != MIG_FIT_OK)
+                continue;
+            layout_add(l, prof[k], s);
+            starts[k] = (int)s;
+            if (fit_set(m, l, prof, n, k + 1, starts, fg))
+                return true;
+            layout_remove(l, l->n - 1);
+        }
+    return false;
+}
+
+/* Rebuild GPU g as its fixed part plus the given items at the given starts. */
+static void rebuild(const ctx *c, trial *t, unsigned g, const unsigned *items,
+                    const unsigned *prof, const int *starts, unsigned n)
+{
+    const fl_gpu *fg = &c->p->fleet->gpus[g];
+    wgpu *w = &t->w[g];
+    mig_layout l = {0};
+    int orig[MIG_MAX_GI];
+    bool reused[MIG_MAX_GI] = {0}, kept[MIG_MAX_GI] = {0};
+    for (unsigned i = 0; i < w->layout.n; i++) {
+        int o = w->orig[i];
+        if (o >= 0 && (fg->busy[o] || (c->add_only && !w->reused[i]))) {
+            orig[l.n] = o;
+            reused[l.n] = false;
+            kept[o] = true;
+            layout_add(&l, w->layout.gi[i].profile, w->layout.gi[i].start);
+        }
+    }
+    for (unsigned k = 0; k < n; k++) {
+        int o = -1;
+        for (unsigned i = 0; i < fg->layout.n; i++)
+            if (!fg->busy[i] && !kept[i] && fg->layout.gi[i].profile == prof[k] &&
+                fg->layout.gi[i].start == (unsigned)starts[k])
+                o = (int)i;
+        if (o >= 0)
+            kept[o] = true;
+        orig[l.n] = o;
+        reused[l.n] = true;
+        layout_add(&l, prof[k], (unsigned)starts[k]);
+        t->item_gpu[items[k]] = (int)g;
+        t->item_gi[items[k]] = starts[k];
+    }
+    for (unsigned i = 0; i < fg->layout.n; i++)
+        w->destroyed[i] = !fg->busy[i] && !kept[i];
+    w->layout = l;
+    memcpy(w->orig, orig, sizeof orig);
+    memcpy(w->reused, reused, sizeof reused);
+    w->use = PK_GPU_MIG;
+    w->version++;
+}
+
+/* MIG items placed on GPU g in this trial (with their profile on model k). */
+static unsigned items_on(const ctx *c, const trial *t, unsigned g, unsigned k, unsigned *out,
+                         unsigned *prof, unsigned max)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < c->n_items; i++) {
+        if (t->item_gpu[i] != (int)g || t->item_gi[i] < 0)
+            continue;
+        const adv_decision *d = dec_of(c, &c->items[i], k);
+        if (!d || d->kind != ADV_MIG || n == max)
+            return max + 1;
+        out[n] = i;
+        prof[n++] = (unsigned)d->profile;
+    }
+    return n;
+}
+
+/* Item i found no slot: try to re-split what was placed on a pair of GPUs
+ * of its model, plus i, between the two (exhaustive over the splits). */
+static bool repair_pair(const ctx *c, trial *t, unsigned i, const unsigned *ks, unsigned nk)
+{
+    const fl_fleet *f = c->p->fleet;
+    unsigned pairs = 0;
+    for (unsigned a = 0; a < nk; a++) {
+        const adv_decision *d = dec_of(c, &c->items[i], ks[a]);
+        if (d->kind != ADV_MIG)
+            continue;
+        const mig_model *m = c->p->models[ks[a]];
+        for (unsigned g1 = 0; g1 < f->n_gpus; g1++) {
+            if (c->in_d[g1] || f->gpus[g1].model != m || !t->w[g1].mig)
+                continue;
+            mig_layout fx1;
+            fixed_layout(c, t, g1, &fx1);
+            if (layout_remaining(m, &fx1, (unsigned)d->profile) == 0)
+                continue; /* even emptied, g1 cannot take i */
+            for (unsigned g2 = 0; g2 < f->n_gpus && pairs < REPAIR_MAX_PAIRS; g2++) {
+                if (g2 == g1 || c->in_d[g2] || f->gpus[g2].model != m || !t->w[g2].mig)
+                    continue;
+                pairs++;
+                unsigned it[2 * REPAIR_MAX_ITEMS + 2], pr[2 * REPAIR_MAX_ITEMS + 2];
+                unsigned n1 = items_on(c, t, g1, ks[a], it, pr, REPAIR_MAX_ITEMS);
+                if (n1 > REPAIR_MAX_ITEMS || !n1)
+                    continue;
+                unsigned n2 = items_on(c, t, g2, ks[a], it + n1, pr + n1, REPAIR_MAX_ITEMS);
+                if (n2 > REPAIR_MAX_ITEMS || n1 + n2 + 1 > REPAIR_MAX_ITEMS)
+                    continue;
+                unsigned n = n1 + n2;
+                it[n] = i;
+                pr[n++] = (unsigned)d->profile;
+                mig_layout fx2;
+                fixed_layout(c, t, g2, &fx2);
+                for (unsigned mask = 0; mask < (1u << n); mask++) {
+                    if (!(mask & (1u << (n - 1))))
+                        continue; /* i goes to g1: the pair is tried both ways */
+                    unsigned s1[2 * REPAIR_MAX_ITEMS + 2], p1[2 * REPAIR_MAX_ITEMS + 2],
+                        s2[2 * REPAIR_MAX_ITEMS + 2], p2[2 * REPAIR_MAX_ITEMS + 2], a1 = 0, a2 = 0;
+                    for (unsigned b = 0; b < n; b++) {
+                        if (mask & (1u << b)) {
+                            s1[a1] = it[b];
+                            p1[a1++] = pr[b];
+                        } else {
+                            s2[a2] = it[b];
+                            p2[a2++] = pr[b];
+                        }
+                    }
+                    int st1[MIG_MAX_GI * 2], st2[MIG_MAX_GI * 2];
+                    mig_layout l1 = fx1, l2 = fx2;
+                    if (a1 > MIG_MAX_GI || a2 > MIG_MAX_GI ||
+                        !fit_set(m, &l1, p1, a1, 0, st1, &f->gpus[g1]) ||
+                        !fit_set(m, &l2, p2, a2, 0, st2, &f->gpus[g2]))
+                        continue;
+                    rebuild(c, t, g1, s1, p1, st1, a1);
+                    rebuild(c, t, g2, s2, p2, st2, a2);
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
 /* Place item i on a non-drained GPU; false if none takes it. */
 static bool place_free(const ctx *c, trial *t, unsigned i)
 {
@@ -298,7 +465,9 @@ static bool place_free(const ctx *c, trial *t, unsigned i)
             }
             if (best >= 0) {
                 cand cd = *bc;
-                apply_mig(&t->w[best], &cd, (unsigned)d->profile, &t->item_gi[i]);
+                int gi;
+                apply_mig(&t->w[best], &cd, (unsigned)d->profile, &gi);
+                t->item_gi[i] = t->w[best].layout.gi[gi].start; /* a start: indices shift */
                 t->item_gpu[i] = best;
                 return true;
             }
@@ -345,7 +514,7 @@ static bool place_free(const ctx *c, trial *t, unsigned i)
             }
         }
     }
-    return false;
+    return repair_pair(c, t, i, ks, nk);
 }
 
 /* The next blank GPU of D with model m at or after *pos, or -1. */
@@ -447,7 +616,7 @@ static bool place_blank(const ctx *c, trial *t, const unsigned *left, unsigned n
                             d->profile == (int)w->layout.gi[x].profile &&
                             blank_model(c, &c->items[ii], has_blank) == (int)k) {
                             t->item_gpu[ii] = g;
-                            t->item_gi[ii] = (int)x;
+                            t->item_gi[ii] = w->layout.gi[x].start;
                             break;
                         }
                     }
@@ -708,6 +877,19 @@ static void place_name(const mig_model *m, const mig_gi_place *x, char *buf, siz
     snprintf(buf, len, "%s@%u", m->profiles[x->profile].name, x->start);
 }
 
+/* The GI index of item k's slice in its GPU's final layout, or -1
+ * (item_gi holds the slice's start while a trial runs). */
+static int gi_at(const trial *t, unsigned k)
+{
+    if (t->item_gpu[k] < 0 || t->item_gi[k] < 0)
+        return -1;
+    const mig_layout *l = &t->w[t->item_gpu[k]].layout;
+    for (unsigned i = 0; i < l->n; i++)
+        if (l->gi[i].start == t->item_gi[k])
+            return (int)i;
+    return -1;
+}
+
 /* Did the running instance at fleet GI i of drained GPU g land back on
  * itself (same GPU, same profile and placement)? Then it is not touched. */
 static bool stays(const ctx *c, const trial *t, unsigned g, unsigned i)
@@ -717,9 +899,10 @@ static bool stays(const ctx *c, const trial *t, unsigned g, unsigned i)
         const item *it = &c->items[k];
         if (!it->moved || it->origin_gpu != (int)g || it->origin_gi != (int)i)
             continue;
-        if (t->item_gpu[k] != (int)g || t->item_gi[k] < 0 || !t->w[g].mig)
+        int gi = gi_at(t, k);
+        if (t->item_gpu[k] != (int)g || gi < 0 || !t->w[g].mig)
             return false;
-        const mig_gi_place *x = &t->w[g].layout.gi[t->item_gi[k]];
+        const mig_gi_place *x = &t->w[g].layout.gi[gi];
         return x->profile == fg->layout.gi[i].profile && x->start == fg->layout.gi[i].start;
     }
     return false;
@@ -798,11 +981,11 @@ static int finish(ctx *c, trial *t, mig_error *e)
         pl->workload = it->workload >= 0 ? (unsigned)it->workload : 0;
         pl->replica = it->replica;
         pl->gpu = t->item_gpu[i];
-        pl->gi = t->item_gi[i];
+        pl->gi = gi_at(t, i);
         pl->moved = it->moved;
         snprintf(pl->label, sizeof pl->label, "%s", it->label);
         if (pl->gpu >= 0 && pl->gi >= 0 && !c->in_d[pl->gpu] &&
-            t->w[pl->gpu].orig[pl->gi] >= 0) {
+            t->w[pl->gpu].orig[pl->gi] >= 0) { /* an idle original, taken as it is */
             pl->reused = true;
             p->reused++;
         }

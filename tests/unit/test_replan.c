@@ -1,0 +1,332 @@
+/*
+ * test_replan.c: online placement and replanning over fleets with running
+ * instances.
+ *
+ * - The examples: the demand that fits idle instances needs 0 drains and 0
+ *   operations; one more 3g.40gb needs exactly one drain, and the running
+ *   instance that can stay is not touched.
+ * - Property (random fleets): `plan --add` never destroys, moves or flips
+ *   anything; every layout after a replan is valid; a running instance on
+ *   a GPU that is not drained is still there; a GPU counts as drained
+ *   exactly when a busy instance on it is destroyed or its mode flips.
+ * - Zero drains when the demand fits: the demand is built from instances
+ *   that were just shown to fit beside the running ones (every GPU gets a
+ *   random extra set placed with layout_fits), so a drain-free plan exists
+ *   and replan must find one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/workload.h"
+#include "engine/replan.h"
+#include "model/layout.h"
+
+static unsigned lcg(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return (*s >> 16) & 0x7fff;
+}
+
+static void load(const char *w, const char *f, wl_file *wf, fl_fleet *fl)
+{
+    const char *src = getenv("MIGCTL_SOURCE_DIR");
+    assert_non_null(src);
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/examples/%s", src, w);
+    snprintf(b, sizeof b, "%s/examples/%s", src, f);
+    mig_error e = {0};
+    if (wl_parse_file(a, wf, &e) < 0 || fl_parse_file(b, fl, &e) < 0)
+        fail_msg("%s", e.msg);
+}
+
+static void test_example_fits_without_drain(void **state)
+{
+    (void)state;
+    wl_file wf;
+    fl_fleet f;
+    rp_plan p;
+    mig_error e = {0};
+    load("workloads-replan.yaml", "fleet-h100-running.yaml", &wf, &f);
+    assert_int_equal(replan_plan(&wf, &f, &p, &e), 0);
+    assert_int_equal(p.n_drained, 0);
+    assert_int_equal(p.unplaced, 0);
+    /* 5 replicas run already (labelled); 3 more small-infer take idle 1g */
+    assert_int_equal(p.satisfied, 5);
+    assert_int_equal(p.reused, 3);
+    assert_int_equal(p.n_ops, 0);
+    rp_plan_free(&p);
+    fl_free(&f);
+    wl_free(&wf);
+}
+
+static void test_example_grow_one_drain(void **state)
+{
+    (void)state;
+    wl_file wf;
+    fl_fleet f;
+    rp_plan p;
+    mig_error e = {0};
+    load("workloads-replan-grow.yaml", "fleet-h100-running.yaml", &wf, &f);
+    assert_int_equal(replan_plan(&wf, &f, &p, &e), 0);
+    assert_int_equal(p.unplaced, 0);
+    /* no free 3g slot: GPU 3 keeps an unlabelled 2g@2 and 3g@4 busy, GPU 0
+     * a busy 2g@0 and 3g@4, GPU 1 a busy 4g@0, GPU 2 a whole-GPU job */
+    assert_int_equal(p.n_drained, 1);
+    assert_int_equal(p.n_nodes_drained, 1);
+    for (unsigned i = 0; i < p.n_ops; i++)
+        if (p.ops[i].busy)
+            assert_true(p.drained[p.ops[i].gpu]);
+    rp_plan_free(&p);
+    fl_free(&f);
+    wl_free(&wf);
+}
+
+/* ---------------------------------------------------------------- random fleets */
+
+/* A random valid layout of base profiles on m, some GIs busy. */
+static void random_gpu(const mig_model *m, unsigned *seed, fl_gpu *g)
+{
+    memset(&g->layout, 0, sizeof g->layout);
+    memset(g->busy, 0, sizeof g->busy);
+    unsigned tries = lcg(seed) % 8;
+    for (unsigned t = 0; t < tries; t++) {
+        unsigned p = lcg(seed) % m->n_profiles;
+        if (m->profiles[p].attr != MIG_ATTR_NONE)
+            continue;
+        const mig_gi_profile *pr = &m->profiles[p];
+        unsigned s = pr->starts[lcg(seed) % pr->n_starts];
+        if (layout_fits(m, &g->layout, p, s) == MIG_FIT_OK) {
+            g->busy[g->layout.n] = lcg(seed) % 2;
+            layout_add(&g->layout, p, s);
+        }
+    }
+}
+
+static void make_fleet(const mig_model *m, unsigned n, unsigned *seed, fl_fleet *f)
+{
+    memset(f, 0, sizeof *f);
+    f->nodes = calloc(2, sizeof *f->nodes);
+    f->gpus = calloc(n, sizeof *f->gpus);
+    assert_non_null(f->nodes);
+    assert_non_null(f->gpus);
+    f->n_nodes = 2;
+    snprintf(f->nodes[0].name, sizeof f->nodes[0].name, "a");
+    snprintf(f->nodes[1].name, sizeof f->nodes[1].name, "b");
+    f->nodes[0].n_gpus = n / 2;
+    f->nodes[1].first_gpu = n / 2;
+    f->nodes[1].n_gpus = n - n / 2;
+    f->n_gpus = n;
+    for (unsigned i = 0; i < n; i++) {
+        fl_gpu *g = &f->gpus[i];
+        g->model = m;
+        g->node = i < n / 2 ? 0 : 1;
+        g->index = i < n / 2 ? i : i - n / 2;
+        g->has_state = true;
+        g->mig_enabled = true;
+        random_gpu(m, seed, g);
+    }
+}
+
+/* Workloads pinned to the profiles in count[]. */
+static void pinned_demand(const mig_model *m, const unsigned count[MIG_MAX_PROFILES], wl_file *wf)
+{
+    char y[4096];
+    size_t u = (size_t)snprintf(y, sizeof y, "workloads:\n");
+    unsigned n = 0;
+    for (unsigned p = 0; p < m->n_profiles; p++)
+        if (count[p]) {
+            u += (size_t)snprintf(y + u, sizeof y - u, "  - {name: w%u, replicas: %u, profile: %s}\n",
+                                  p, count[p], m->profiles[p].name);
+            n++;
+        }
+    if (!n)
+        snprintf(y + u, sizeof y - u, "  - {name: none, replicas: 0, profile: %s}\n",
+                 m->profiles[0].name);
+    mig_error e = {0};
+    if (wl_parse_string(y, strlen(y), "demand.yaml", wf, &e) < 0)
+        fail_msg("%s", e.msg);
+}
+
+/* Every original GI of g kept with the same profile and start? */
+static bool keeps_all(const fl_gpu *g, const pk_gpu *after, bool busy_only)
+{
+    for (unsigned i = 0; i < g->layout.n; i++) {
+        if (busy_only && !g->busy[i])
+            continue;
+        bool found = false;
+        for (unsigned j = 0; j < after->layout.n; j++)
+            found |= after->layout.gi[j].profile == g->layout.gi[i].profile &&
+                     after->layout.gi[j].start == g->layout.gi[i].start;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static void check_replan(const fl_fleet *f, const rp_plan *p, bool add)
+{
+    for (unsigned g = 0; g < f->n_gpus; g++) {
+        unsigned bad;
+        if (p->after[g].use == PK_GPU_MIG)
+            assert_int_equal(layout_check(f->gpus[g].model, &p->after[g].layout, &bad),
+                             MIG_FIT_OK);
+        if (add)
+            assert_true(keeps_all(&f->gpus[g], &p->after[g], false));
+        if (!p->drained[g])
+            assert_true(keeps_all(&f->gpus[g], &p->after[g], true));
+        bool busy_destroyed = false;
+        for (unsigned k = 0; k < p->n_ops; k++)
+            if (p->ops[k].gpu == g && p->ops[k].busy)
+                busy_destroyed = true;
+        if (busy_destroyed)
+            assert_true(p->drained[g]);
+    }
+    if (add) {
+        assert_int_equal(p->n_drained, 0);
+        for (unsigned k = 0; k < p->n_ops; k++)
+            assert_true(!strcmp(p->ops[k].op, "create-gi") || !strcmp(p->ops[k].op, "create-ci"));
+    }
+    for (unsigned i = 0; i < p->n_place; i++) {
+        const rp_place *x = &p->place[i];
+        if (x->gpu < 0 || x->gi < 0)
+            continue;
+        assert_true(x->gi < p->after[x->gpu].layout.n);
+        for (unsigned j = 0; j < i; j++)
+            assert_false(p->place[j].gpu == x->gpu && p->place[j].gi == x->gi);
+    }
+}
+
+static void test_property_add_and_replan(void **state)
+{
+    (void)state;
+    const char *models[] = {"H100-SXM5-80GB", "H200-SXM-141GB", "A30-24GB"};
+    unsigned seed = 4242;
+    for (int t = 0; t < 200; t++) {
+        const mig_model *m = mig_model_by_name(models[t % 3]);
+        fl_fleet f;
+        make_fleet(m, 2 + lcg(&seed) % 7, &seed, &f);
+        unsigned count[MIG_MAX_PROFILES] = {0};
+        for (unsigned k = 0; k < 1 + lcg(&seed) % 6; k++) {
+            unsigned p = lcg(&seed) % m->n_profiles;
+            if (m->profiles[p].attr == MIG_ATTR_NONE &&
+                m->profiles[p].compute_slices < m->compute_slices)
+                count[p]++;
+        }
+        wl_file wf;
+        pinned_demand(m, count, &wf);
+        rp_plan p;
+        mig_error e = {0};
+        assert_int_equal(replan_add(&wf, &f, &p, &e), 0);
+        check_replan(&f, &p, true);
+        rp_plan_free(&p);
+        assert_int_equal(replan_plan(&wf, &f, &p, &e), 0);
+        check_replan(&f, &p, false);
+        rp_plan_free(&p);
+        wl_free(&wf);
+        fl_free(&f);
+    }
+}
+
+static void test_zero_drains_when_demand_fits(void **state)
+{
+    (void)state;
+    const char *models[] = {"H100-SXM5-80GB", "A100-SXM4-40GB", "A30-24GB"};
+    unsigned seed = 777, total = 0;
+    for (int t = 0; t < 1000; t++) {
+        const mig_model *m = mig_model_by_name(models[t % 3]);
+        fl_fleet f;
+        make_fleet(m, 1 + lcg(&seed) % 6, &seed, &f);
+        /* extra instances that provably fit beside the busy ones */
+        unsigned count[MIG_MAX_PROFILES] = {0};
+        for (unsigned g = 0; g < f.n_gpus; g++) {
+            mig_layout kept = {0};
+            for (unsigned i = 0; i < f.gpus[g].layout.n; i++)
+                if (f.gpus[g].busy[i])
+                    layout_add(&kept, f.gpus[g].layout.gi[i].profile, f.gpus[g].layout.gi[i].start);
+            for (unsigned k = 0; k < 6; k++) {
+                unsigned p = lcg(&seed) % m->n_profiles;
+                const mig_gi_profile *pr = &m->profiles[p];
+                if (pr->attr != MIG_ATTR_NONE || pr->compute_slices == m->compute_slices)
+                    continue;
+                unsigned s = pr->starts[lcg(&seed) % pr->n_starts];
+                if (layout_fits(m, &kept, p, s) == MIG_FIT_OK) {
+                    layout_add(&kept, p, s);
+                    count[p]++;
+                    total++;
+                }
+            }
+        }
+        wl_file wf;
+        pinned_demand(m, count, &wf);
+        rp_plan p;
+        mig_error e = {0};
+        assert_int_equal(replan_plan(&wf, &f, &p, &e), 0);
+        check_replan(&f, &p, false);
+        if ((p.n_drained || p.unplaced) && getenv("DUMP")) {
+            for (unsigned g = 0; g < f.n_gpus; g++) {
+                char buf[256];
+                layout_format(m, &f.gpus[g].layout, buf, sizeof buf);
+                fprintf(stderr, "gpu %u: %s busy:", g, buf);
+                for (unsigned i = 0; i < f.gpus[g].layout.n; i++)
+                    fprintf(stderr, " %d", f.gpus[g].busy[i]);
+                fprintf(stderr, "\n");
+            }
+            for (unsigned q = 0; q < m->n_profiles; q++)
+                if (count[q])
+                    fprintf(stderr, "demand %s x%u\n", m->profiles[q].name, count[q]);
+        }
+        if (p.n_drained || p.unplaced)
+            fail_msg("trial %d on %s: a drain-free plan exists, replan drained %u and left %u",
+                     t, m->name, p.n_drained, p.unplaced);
+        rp_plan_free(&p);
+        wl_free(&wf);
+        fl_free(&f);
+    }
+    assert_true(total > 300);
+}
+
+static void test_add_uses_free_slot_keeping_large_profiles(void **state)
+{
+    (void)state;
+    /* GPU 0: 3g@4 busy, the rest free. One 1g arrival must not go to slot
+     * 0..3 in a way that kills the free 3g@0... every 1g there kills 3g@0,
+     * so it prefers GPU 1 (7 free 1g slots after a 4g) when that costs no
+     * larger profile. */
+    const char *fy = "nodes:\n  - name: n\n    gpus:\n"
+                     "      - {model: H100-SXM5-80GB, layout: [\"3g.40gb@4\"], busy: [\"3g.40gb@4\"]}\n"
+                     "      - {model: H100-SXM5-80GB, layout: [\"4g.40gb@0\"], busy: [\"4g.40gb@0\"]}\n";
+    const char *wy = "workloads:\n  - {name: a, profile: 1g.10gb}\n";
+    wl_file wf;
+    fl_fleet f;
+    mig_error e = {0};
+    assert_int_equal(wl_parse_string(wy, strlen(wy), "w", &wf, &e), 0);
+    assert_int_equal(fl_parse_string(fy, strlen(fy), "f", &f, &e), 0);
+    rp_plan p;
+    assert_int_equal(replan_add(&wf, &f, &p, &e), 0);
+    assert_int_equal(p.n_place, 1);
+    /* on GPU 1 a 1g loses only 1g capacity; on GPU 0 it would lose the 3g@0 */
+    assert_int_equal(p.place[0].gpu, 1);
+    check_replan(&f, &p, true);
+    rp_plan_free(&p);
+    fl_free(&f);
+    wl_free(&wf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example_fits_without_drain),
+        cmocka_unit_test(test_example_grow_one_drain),
+        cmocka_unit_test(test_property_add_and_replan),
+        cmocka_unit_test(test_zero_drains_when_demand_fits),
+        cmocka_unit_test(test_add_uses_free_slot_keeping_large_profiles),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
