@@ -360,10 +360,15 @@ static int ci_profile_v(const shim_ref *r, const mig_ci_profile *c,
         return NVML_ERROR_INVALID_ARGUMENT;
     nvmlComputeInstanceProfileInfo_t v1;
     ci_profile_fill(r, c, &v1);
-    memset(o, 0, version == nvmlComputeInstanceProfileInfo_v3
-                     ? sizeof(nvmlComputeInstanceProfileInfo_v3_t)
-                     : sizeof *o);
-    memcpy(&o->id, &v1, sizeof v1); /* the v1 fields follow `version` in order */
+    *o = (nvmlComputeInstanceProfileInfo_v2_t){
+        .id = v1.id, .sliceCount = v1.sliceCount, .instanceCount = v1.instanceCount,
+        .multiprocessorCount = v1.multiprocessorCount,
+        .sharedCopyEngineCount = v1.sharedCopyEngineCount,
+        .sharedDecoderCount = v1.sharedDecoderCount,
+        .sharedEncoderCount = v1.sharedEncoderCount, .sharedJpegCount = v1.sharedJpegCount,
+        .sharedOfaCount = v1.sharedOfaCount}; /* version left 0, as the real library does */
+    if (version == nvmlComputeInstanceProfileInfo_v3)
+        ((nvmlComputeInstanceProfileInfo_v3_t *)o)->capabilities = 0; /* no +gfx CI here */
     char ci_name[MIG_NAME_LEN * 2];
     mig_ci_state tmp = {.profile_id = c->id, .slices = c->compute_slices};
     ci_state_name(r->g->model, r->gi, &tmp, ci_name, sizeof ci_name);
