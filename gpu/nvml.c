@@ -148,6 +148,8 @@ static const char *hint_for(int rc, const char *api)
         return "";
     if (strstr(api, "MigMode"))
         return " (changing MIG mode needs root or CAP_SYS_ADMIN)";
+    if (strstr(api, "Reset"))
+        return " (resetting a GPU needs root)";
     if (strstr(api, "Create") || strstr(api, "Destroy"))
         return " (creating or destroying MIG instances needs root or read access to "
                "/proc/driver/nvidia/capabilities/mig/config)";
