@@ -86,7 +86,7 @@ static void sim_gpu_identity(mig_gpu_state *g, unsigned index, const mig_model *
 
 /* ------------------------------------------------------------ init spec */
 
-static int known_models(char *buf, size_t len)
+static void known_models(char *buf, size_t len)
 {
     unsigned n;
     const mig_model *all = mig_catalogue(&n);
@@ -94,7 +94,6 @@ static int known_models(char *buf, size_t len)
     buf[0] = '\0';
     for (unsigned i = 0; i < n && used < len; i++)
         used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", all[i].name);
-    return 0;
 }
 
 /* "8xH100-SXM5-80GB,2xA100-SXM4-40GB" (a count of 1 may be left out). */
