@@ -260,3 +260,18 @@ SH
     grep -q '^FAIL mig -lgip' <<<"$output"
     grep -q '^FAIL -q identity' <<<"$output" # MIG mode is on now, the fake -q says off
 }
+
+@test "concurrent creates through the shim: exactly the seven that fit succeed" {
+    "$MIGCTL" --backend nvml mode -i 0 on >/dev/null
+    for k in 1 2 3 4 5 6 7 8 9; do
+        ( "$MIGCTL" --backend nvml create -i 0 1g.10gb >/dev/null 2>"$BATS_TEST_TMPDIR/c$k.err"
+          echo $? >"$BATS_TEST_TMPDIR/c$k.rc" ) &
+    done
+    wait
+    [ "$(cat "$BATS_TEST_TMPDIR"/c*.rc | grep -c '^0$')" -eq 7 ]
+    [ "$(cat "$BATS_TEST_TMPDIR"/c*.err | grep -c 'Insufficient Resources')" -eq 2 ]
+    run "$MIGCTL" --backend nvml status -i 0 --json
+    [ "$status" -eq 0 ]
+    [ "$(jq '[.gpus[0].gpu_instances[].placement.start] | unique | length' <<<"$output")" -eq 7 ]
+    [ "$(jq '[.gpus[0].gpu_instances[].id] | unique | length' <<<"$output")" -eq 7 ]
+}

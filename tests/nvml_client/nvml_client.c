@@ -15,6 +15,7 @@
  */
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,6 +462,50 @@ static void second_gpu(void)
     CHECK_RC(nv.DeviceGetHandleByIndex_v2(2, &dev), INVALID_ARGUMENT);
 }
 
+/* Threads querying while the main thread changes the state: every answer is
+ * one of the states the file went through, and nothing crashes. */
+static void *query_loop(void *arg)
+{
+    nvmlDevice_t dev = arg;
+    long bad = 0;
+    for (int i = 0; i < 300; i++) {
+        char name[96];
+        unsigned char v[152];
+        nvmlGpuInstance_t gis[8];
+        unsigned n = 8;
+        memset(v, 0, sizeof v);
+        put32(v, 0, GI_INFO_V3);
+        bad += nv.DeviceGetName(dev, name, sizeof name) != OK ||
+               strcmp(name, "NVIDIA H100 80GB HBM3") != 0;
+        bad += nv.DeviceGetGpuInstanceProfileInfoV(dev, 0, v) != OK || u32(v, 4) != 19;
+        int rc = nv.DeviceGetGpuInstances(dev, 19, gis, &n);
+        bad += rc != OK || n > 7;
+        for (unsigned k = 0; rc == OK && k < n; k++) {
+            unsigned char info[24];
+            rc = nv.GpuInstanceGetInfo(gis[k], info); /* may have gone meanwhile */
+            bad += rc != OK && rc != INVALID_ARGUMENT;
+        }
+    }
+    return (void *)bad;
+}
+
+static void threads(nvmlDevice_t dev)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, query_loop, dev) == 0);
+    for (int round = 0; round < 20; round++) {
+        nvmlGpuInstance_t gi;
+        if (nv.DeviceCreateGpuInstance(dev, 19, &gi) == OK)
+            CHECK_RC(nv.GpuInstanceDestroy(gi), OK);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *bad = NULL;
+        pthread_join(t[i], &bad);
+        CHECK(bad == NULL);
+    }
+}
+
 static int setup(const char *shim)
 {
     snprintf(state_dir, sizeof state_dir, "%s", "/tmp/nvml_client.XXXXXX");
@@ -527,6 +572,7 @@ int main(int argc, char **argv)
     processes(dev, big_id, ci[0]);
     teardown(big, ci);
     other_process_sees("9", 1);
+    threads(dev);
     second_gpu();
     unsigned char util[8];
     CHECK_RC(nv.DeviceGetUtilizationRates(dev, util), NOT_SUPPORTED);
