@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ static void apply_usage(FILE *out)
             "      --no-wait           fail at once (exit 1) when another apply holds the lock\n"
             "      --json              print the result as JSON (progress goes to stderr)\n"
             "  -h, --help              this help\n\n"
+            "SIGTERM/SIGINT stop it after the operation under way and roll back.\n"
             "Exit: 0 applied or unchanged, 1 refused (busy or impossible) or a mode change\n"
             "pending a reset, 2 bad input, 3 an operation or hook failed (rolled back).\n",
             HOOK_DEFAULT_TIMEOUT_S, MIG_JOURNAL_DEFAULT_PATH, MIG_LOCK_DEFAULT_PATH);
@@ -137,6 +139,28 @@ static void print_outcome(FILE *out, const apply_session *s, const apply_report 
     case APPLY_FAILED:
         break;
     }
+}
+
+/* Set by SIGTERM/SIGINT/SIGHUP once the lock is held: the engine starts no
+ * further operation and rolls back (systemd's stop and start timeout send
+ * SIGTERM first). */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static void on_lock_wait(const char *path, long holder, void *ctx)
@@ -239,6 +263,7 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
     journal_default_path(a->journal, sim_state, journal_path, sizeof journal_path);
     if (lock_acquire(lock_path, !a->no_wait, on_lock_wait, NULL, &res->lock_fd, &e) < 0)
         return early_failure(a, &e);
+    catch_signals();
     if (cli_open_backend(g, &res->b, &e) < 0)
         return early_failure(a, &e);
 
@@ -254,6 +279,7 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
         .force = a->force,
         .reset = a->reset,
         .progress = a->json ? stderr : stdout,
+        .cancel = &interrupted,
     };
     res->have_session = true;
     if (apply_prepare(res->b, c, &o, &res->s, &e) < 0) {

@@ -567,6 +567,9 @@ static int run_ops(exec_ctx *x, mig_error *e)
         int pos = pos_of(x->s, op->gpu);
         if (pos >= 0 && x->pending[pos])
             continue; /* its GIs need MIG mode current: they wait for the rerun */
+        if (x->o->cancel && *x->o->cancel)
+            return mig_fail(e, MIG_ERR_SYSTEM, "interrupted by a signal after %u of %u operations",
+                            x->j->done, p->n_ops);
         char desc[200];
         describe_op(x, i, desc, sizeof desc);
         progress(x->o, "[%u/%u] GPU %u: %s ... ", i + 1, p->n_ops, op->gpu, desc);
@@ -674,9 +677,12 @@ static int run_hook(exec_ctx *x, hook_point p, const char *result, mig_error *e)
     if (!x->o->hooks || !x->o->hooks->n[p])
         return 0;
     hook_var vars[8];
+    /* apply-exit is what restarts services: a signal does not cut it short
+     * (its timeout still bounds it). */
     hook_run_options ho = {.timeout_ms = x->o->hook_timeout_ms,
                            .stdout_to_stderr = x->o->hook_stdout_to_stderr,
-                           .vars = vars};
+                           .vars = vars,
+                           .cancel = p == HOOK_APPLY_EXIT ? NULL : x->o->cancel};
     hook_vars(x, result, vars, &ho.n_vars);
     progress(x->o, "hook %s ...\n", hook_point_name(p));
     return hooks_run(x->o->hooks, p, &ho, e);

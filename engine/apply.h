@@ -29,6 +29,7 @@
 #ifndef MIGCTL_ENGINE_APPLY_H
 #define MIGCTL_ENGINE_APPLY_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <jansson.h>
@@ -63,6 +64,8 @@ typedef struct {
     bool force;                  /* destroy busy instances (BLOCKED -> planned) */
     bool reset;                  /* reset GPUs whose mode change is pending */
     FILE *progress;              /* one line per op; NULL: silent */
+    volatile sig_atomic_t *cancel; /* set by a signal handler (SIGTERM, SIGINT):
+                                      no further op starts, the apply rolls back */
 } apply_options;
 
 typedef struct {

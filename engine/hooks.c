@@ -335,10 +335,12 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for pid until deadline; -1 with *timed_out when it outlives it. */
-static int wait_until(pid_t pid, long long deadline, int *status, bool *timed_out)
+/* Wait for pid until deadline; -1 with *timed_out when it outlives it,
+ * or with *cancelled when *cancel becomes non-zero. */
+static int wait_until(pid_t pid, long long deadline, volatile sig_atomic_t *cancel, int *status,
+                      bool *timed_out, bool *cancelled)
 {
-    *timed_out = false;
+    *timed_out = *cancelled = false;
     long sleep_us = 1000;
     for (;;) {
         pid_t r = waitpid(pid, status, WNOHANG);
@@ -346,6 +348,10 @@ static int wait_until(pid_t pid, long long deadline, int *status, bool *timed_ou
             return 0;
         if (r < 0 && errno != EINTR)
             return -1;
+        if (cancel && *cancel) {
+            *cancelled = true;
+            return -1;
+        }
         if (now_ms() >= deadline) {
             *timed_out = true;
             return -1;
@@ -386,13 +392,20 @@ static int run_command(const hook_command *c, const char *point, unsigned nth,
 
     unsigned timeout_ms = o->timeout_ms ? o->timeout_ms : HOOK_DEFAULT_TIMEOUT_S * 1000u;
     int status = 0;
-    bool timed_out = false;
+    bool timed_out = false, cancelled = false;
     if (got == (ssize_t)sizeof report) {
         waitpid(pid, &status, 0);
         return mig_fail(e, MIG_ERR_SYSTEM, "hook %s #%u (%s, line %u): cannot %s: %s", point, nth,
                         c->command, c->line, report[0] ? "enter workdir" : "run", strerror(report[1]));
     }
-    if (wait_until(pid, now_ms() + timeout_ms, &status, &timed_out) < 0) {
+    if (wait_until(pid, now_ms() + timeout_ms, o->cancel, &status, &timed_out, &cancelled) < 0) {
+        if (cancelled) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return mig_fail(e, MIG_ERR_SYSTEM,
+                            "hook %s #%u (%s) interrupted by a signal; its process group was killed",
+                            point, nth, c->command);
+        }
         if (timed_out) {
             kill(-pid, SIGKILL);
             waitpid(pid, &status, 0);

@@ -22,6 +22,7 @@
 #ifndef MIGCTL_ENGINE_HOOKS_H
 #define MIGCTL_ENGINE_HOOKS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -75,11 +76,13 @@ typedef struct {
     bool stdout_to_stderr;   /* keep the caller's stdout clean (--json) */
     unsigned n_vars;
     const hook_var *vars;    /* set in every command's environment */
+    volatile sig_atomic_t *cancel; /* when it becomes non-zero (a signal handler),
+                                      the running command's group is killed */
 } hook_run_options;
 
 /* Run the commands of one hook point in order. A command that cannot start,
  * exits non-zero, dies of a signal or outlives the timeout (its process
- * group is then killed) fails the point: MIG_ERR_SYSTEM naming the hook,
+ * group is then killed), or is cancelled, fails the point: MIG_ERR_SYSTEM naming the hook,
  * the command and what happened. h NULL or an empty point: success. */
 int hooks_run(const hooks_file *h, hook_point p, const hook_run_options *o, mig_error *e);
 

@@ -270,3 +270,25 @@ node_state() {
     [ "$status" -eq 2 ]
     [[ "$output" == *"h.yaml:3:3: unknown hook 'apply-begin'"* ]]
 }
+
+@test "SIGTERM during an apply stops it and leaves the node as it was" {
+    init 1xH100-SXM5-80GB
+    "$MIGCTL" apply -f "$NODE" -c balanced >/dev/null
+    before=$(node_state)
+    tmp="$BATS_TEST_TMPDIR"
+    printf 'version: v1\nhooks:\n  pre-apply-config:\n    - command: sh\n      args: ["-c", "touch %s/started; sleep 30"]\n  apply-exit:\n    - command: sh\n      args: ["-c", "printf %%s \\"$MIGCTL_RESULT\\" > %s/result"]\n' \
+        "$tmp" "$tmp" >"$tmp/hooks.yaml"
+    "$MIGCTL" apply -f "$NODE" -c four-small -k "$tmp/hooks.yaml" >"$tmp/out" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -e "$tmp/started" ] && break; sleep 0.05; done
+    [ -e "$tmp/started" ]
+    SECONDS=0
+    kill -TERM "$pid"
+    st=0
+    wait "$pid" || st=$?
+    [ "$st" -eq 3 ]
+    [ "$SECONDS" -lt 10 ]
+    grep -q "interrupted by a signal" "$tmp/out"
+    [ "$(cat "$tmp/result")" = "failed" ]
+    [ "$(node_state)" = "$before" ]
+}

@@ -475,6 +475,48 @@ static void test_kill_at_every_step(void **st)
         kill_at_every_step(&transitions[i]);
 }
 
+/* ------------------------------------------------------------ signals */
+
+/* A progress stream that raises the cancel flag when the apply announces
+ * operation 3, as a SIGTERM arriving during that operation would. */
+static volatile sig_atomic_t cancel_flag;
+
+static ssize_t cancel_on_op3(void *cookie, const char *buf, size_t len)
+{
+    (void)cookie;
+    if (len >= 3 && memmem(buf, len, "[3/", 3))
+        cancel_flag = SIGTERM;
+    return (ssize_t)len;
+}
+
+static void test_signal_stops_and_rolls_back(void **st)
+{
+    (void)st;
+    sim_reinit("1xH100-SXM5-80GB");
+    apply_ok(cfg_h100, "balanced");
+    mig_gpu_state before, after;
+    read_gpu(0, &before);
+    cookie_io_functions_t io = {.write = cancel_on_op3};
+    FILE *progress = fopencookie(NULL, "w", io);
+    assert_non_null(progress);
+    setvbuf(progress, NULL, _IONBF, 0);
+    cancel_flag = 0;
+    apply_options o = base_options();
+    o.progress = progress;
+    o.cancel = &cancel_flag;
+    apply_report r;
+    assert_int_equal(run_apply(cfg_h100, "off", &o, &r), APPLY_FAILED);
+    fclose(progress);
+    assert_int_equal(r.n_done, 3); /* the op under way finished; no fourth started */
+    assert_non_null(strstr(r.error.msg, "interrupted by a signal after 3 of 9"));
+    assert_true(r.rolled_back && r.restored);
+    read_gpu(0, &after);
+    char d1[1024], d2[1024];
+    describe(&before, d1, sizeof d1);
+    describe(&after, d2, sizeof d2);
+    assert_string_equal(d1, d2);
+}
+
 /* ------------------------------------------------------------ basics */
 
 static void test_second_apply_is_unchanged(void **st)
@@ -876,6 +918,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_serialises, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_applies_serialise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signal_stops_and_rolls_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

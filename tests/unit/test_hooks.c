@@ -292,6 +292,21 @@ static void test_timeout_kills_the_process_group(void **state)
     }
 }
 
+static void test_cancel_kills_the_running_command(void **state)
+{
+    (void)state;
+    volatile sig_atomic_t cancel = 1; /* as if SIGTERM had arrived */
+    hook_run_options o = {.timeout_ms = 20000, .cancel = &cancel};
+    mig_error e = {0};
+    long long t0 = now_ms();
+    assert_int_equal(run_text("version: v1\nhooks:\n  apply-start:\n"
+                              "    - {command: sleep, args: ['30']}\n",
+                              HOOK_APPLY_START, &o, &e),
+                     -1);
+    assert_non_null(strstr(e.msg, "interrupted"));
+    assert_true(now_ms() - t0 < 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +318,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_points_do_not_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_and_workdir_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_kills_the_process_group, setup, teardown),
+        cmocka_unit_test(test_cancel_kills_the_running_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
