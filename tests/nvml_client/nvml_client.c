@@ -462,6 +462,28 @@ static void second_gpu(void)
     CHECK_RC(nv.DeviceGetHandleByIndex_v2(2, &dev), INVALID_ARGUMENT);
 }
 
+/* NULL outputs and handles that are not handles: INVALID_ARGUMENT, no crash. */
+static void bad_arguments(nvmlDevice_t dev)
+{
+    unsigned n = 0;
+    int not_a_handle;
+    nvmlDevice_t junk = (nvmlDevice_t)&not_a_handle;
+    nvmlGpuInstance_t gi;
+    CHECK_RC(nv.DeviceGetCount_v2(NULL), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceGetHandleByIndex_v2(0, NULL), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceGetName(dev, NULL, 96), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceGetName(junk, (char[96]){0}, 96), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceGetName(NULL, (char[96]){0}, 96), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceGetMigMode(dev, NULL, &n), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceGetGpuInstanceProfileInfoV(dev, 0, NULL), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceGetGpuInstancePossiblePlacements_v2(dev, 19, NULL, NULL), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceCreateGpuInstanceWithPlacement(dev, 19, NULL, &gi), INVALID_ARGUMENT);
+    CHECK_RC(nv.GpuInstanceGetInfo((nvmlGpuInstance_t)junk, (char[24]){0}), INVALID_ARGUMENT);
+    CHECK_RC(nv.GpuInstanceDestroy(NULL), INVALID_ARGUMENT);
+    CHECK_RC(nv.ComputeInstanceDestroy((nvmlComputeInstance_t)dev), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceGetComputeRunningProcesses_v3(dev, NULL, NULL), INVALID_ARGUMENT);
+}
+
 /* Threads querying while the main thread changes the state: every answer is
  * one of the states the file went through, and nothing crashes. */
 static void *query_loop(void *arg)
@@ -573,6 +595,7 @@ int main(int argc, char **argv)
     teardown(big, ci);
     other_process_sees("9", 1);
     threads(dev);
+    bad_arguments(dev);
     second_gpu();
     unsigned char util[8];
     CHECK_RC(nv.DeviceGetUtilizationRates(dev, util), NOT_SUPPORTED);
