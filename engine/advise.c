@@ -163,31 +163,48 @@ static bool whole_by_figures(const wl_workload *w, const mig_model *m, adv_decis
     return true;
 }
 
-/* Rule 5 without figures: a slice's HBM bandwidth follows its memory slices. */
-static bool whole_by_bandwidth(const wl_workload *w, const mig_model *m, adv_decision *d)
+/* Rule 5 without figures: a slice's HBM bandwidth follows its memory slices,
+ * so a bandwidth-bound workload replicated on one GPU as profile p gets
+ * (instances of p per GPU) x (memory slices of p) / (the card's). The card
+ * wins when no profile that holds the workload reaches the whole bandwidth;
+ * otherwise the smallest profile that does is the decision. */
+static bool decide_by_bandwidth(const wl_workload *w, const mig_model *m, adv_decision *d)
 {
     if (!w->bandwidth_bound || w->n_tput)
         return false;
-    bool allowed[MIG_MAX_PROFILES] = {0};
-    double value[MIG_MAX_PROFILES] = {0};
+    int best = -1;
+    unsigned best_v = 0, one_per = 0;
     for (unsigned p = 0; p < m->n_profiles; p++) {
         const mig_gi_profile *pr = &m->profiles[p];
-        if (pr->attr == MIG_ATTR_NONE && partial(m, pr) && holds(m, pr, w)) {
-            allowed[p] = true;
-            value[p] = (double)pr->memory_slices;
+        if (pr->attr != MIG_ATTR_NONE || !partial(m, pr) || !holds(m, pr, w))
+            continue;
+        unsigned per = per_gpu_of(m, (int)p), v = per * pr->memory_slices;
+        const mig_gi_profile *b = best >= 0 ? &m->profiles[best] : NULL;
+        if (best < 0 || v > best_v ||
+            (v == best_v && (pr->compute_slices < b->compute_slices ||
+                             (pr->compute_slices == b->compute_slices &&
+                              pr->memory_slices < b->memory_slices)))) {
+            best = (int)p;
+            best_v = v;
+            one_per = per;
         }
     }
-    mig_layout best_l;
-    double best = best_slices(m, allowed, value, &best_l);
-    if (best <= 0 || best >= (double)m->memory_slices)
+    if (best < 0)
         return false;
-    char what[160];
-    describe_counts(m, &best_l, what, sizeof what);
-    set_whole(d, 1);
+    const mig_gi_profile *b = &m->profiles[best];
+    if (best_v < m->memory_slices) {
+        set_whole(d, 1);
+        snprintf(d->reason, sizeof d->reason,
+                 "bandwidth-bound: the best slices that hold it (%ux %s) get %u/%u of the card's "
+                 "HBM bandwidth per GPU; the whole card gets %u/%u", one_per, b->name, best_v,
+                 m->memory_slices, m->memory_slices, m->memory_slices);
+        return true;
+    }
+    set_mig(d, m, best);
     snprintf(d->reason, sizeof d->reason,
-             "bandwidth-bound: the slices that hold it get at most %.0f/%u of the card's HBM "
-             "bandwidth per GPU (%s); the whole card gets %u/%u", best, m->memory_slices, what,
-             m->memory_slices, m->memory_slices);
+             "bandwidth-bound: %ux %s per GPU get all %u/%u of the HBM bandwidth (a slice gets "
+             "bandwidth by its memory slices); smallest such slice (%.1f GiB)", one_per, b->name,
+             best_v, m->memory_slices, gib(b->memory_mib));
     return true;
 }
 
@@ -349,7 +366,7 @@ void advise_one(const wl_workload *w, const mig_model *m, adv_decision *d)
         decide_pinned(w, m, d);
         return;
     }
-    if (whole_by_figures(w, m, d) || whole_by_bandwidth(w, m, d))
+    if (whole_by_figures(w, m, d) || decide_by_bandwidth(w, m, d))
         return;
     decide_profile(w, m, d);
 }
