@@ -468,6 +468,57 @@ static void kill_at_every_step(const transition *t)
     free(orig);
 }
 
+/* Fail at op k, then die during the rollback (right after its first
+ * restore op): the journal says "rollback", and the next apply still
+ * converges to the desired layout with the busy instance untouched. */
+static void kill_during_rollback(const transition *t)
+{
+    size_t len;
+    char *orig = prepare_from(t, &len);
+    plan_facts pf;
+    plan_of(t, &pf);
+    for (unsigned k = 2; k <= pf.n_ops; k++) {
+        write_file(state_path, orig, len);
+        unlink(journal_path);
+        /* A failed op does not count towards kill_op: the kth counted op is
+         * the first restore op. */
+        arm(k, k);
+        apply_in_child_killed_at(t, k, pf.n_ops);
+        mig_journal *j = calloc(1, sizeof *j);
+        bool exists = false;
+        mig_error e = {0};
+        check(journal_read(journal_path, j, &exists, &e), &e, "journal_read");
+        assert_true(exists);
+        assert_string_equal(j->phase, "rollback");
+        assert_int_equal(j->done, k - 1);
+        free(j);
+
+        apply_options o = base_options();
+        apply_report r;
+        apply_result res = run_apply(yaml_of(t), t->to, &o, &r);
+        if (res != APPLY_APPLIED)
+            fail_msg("%s, rerun after a kill in the rollback of op %u: %s: %s", t->name, k,
+                     apply_result_name(res), r.error.msg);
+        mig_gpu_state now;
+        read_gpu(0, &now);
+        char have[512];
+        profile_multiset(&now, have, sizeof have);
+        assert_string_equal(have, t->expect[0]);
+        for (unsigned i = 0; i < pf.before[0].n_gi; i++)
+            for (unsigned jj = 0; jj < pf.before[0].gi[i].n_ci; jj++)
+                if (pf.before[0].gi[i].ci[jj].n_procs)
+                    assert_true(has_ci_uuid(&now, pf.before[0].gi[i].ci[jj].uuid));
+        assert_false(file_exists(journal_path));
+    }
+    free(orig);
+}
+
+static void test_kill_during_rollback(void **st)
+{
+    (void)st;
+    kill_during_rollback(&transitions[1]); /* balanced with a busy 3g -> four-small */
+}
+
 static void test_kill_at_every_step(void **st)
 {
     (void)st;
@@ -911,6 +962,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_busy_refused_before_anything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_at_every_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_at_every_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_during_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ampere_pending_then_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_from_earlier_apply_needs_reset, setup,
                                         teardown),
