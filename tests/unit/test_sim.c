@@ -424,6 +424,33 @@ static void test_destroy_in_use(void **state)
     sim_close(s);
 }
 
+static void test_procs_counts(void **state)
+{
+    (void)state;
+    mig_error e;
+    sim_state *s = new_state(H100, false, true);
+    unsigned gi, ci;
+    assert_int_equal(sim_create_gi(s, 0, pid_of(H100, "3g.40gb"), -1, &gi), NVML_SUCCESS);
+    assert_int_equal(sim_create_ci(s, 0, gi, 0, -1, &ci), NVML_SUCCESS);
+    assert_int_equal(sim_create_ci(s, 0, gi, 0, -1, &ci), NVML_SUCCESS);
+    /* --ci omitted: the first CI; count 0 starts one */
+    assert_int_equal(sim_procs_n(s, 0, (int)gi, -1, true, 0, &e), 0);
+    assert_int_equal(sim_find_ci(sim_find_gi(s, 0, gi), 0)->n_procs, 1);
+    assert_int_equal(sim_procs_n(s, 0, (int)gi, 1, true, SIM_MAX_PROCS, &e), 0);
+    assert_int_equal(sim_procs_n(s, 0, (int)gi, 1, true, 1, &e), -1); /* over the cap */
+    assert_int_equal(sim_find_ci(sim_find_gi(s, 0, gi), 1)->n_procs, SIM_MAX_PROCS);
+    assert_int_equal(sim_procs_n(s, 0, (int)gi, 1, false, 10, &e), 0);
+    assert_int_equal(sim_find_ci(sim_find_gi(s, 0, gi), 1)->n_procs, SIM_MAX_PROCS - 10);
+    assert_int_equal(sim_procs_n(s, 0, (int)gi, 1, false, 0, &e), 0); /* stop all */
+    assert_int_equal(sim_find_ci(sim_find_gi(s, 0, gi), 1)->n_procs, 0);
+    assert_int_equal(sim_gpu_procs(&s->gpus[0]), 1);
+    /* pids of different places never collide */
+    assert_int_not_equal(sim_proc_pid(0, -1, -1, 0), sim_proc_pid(0, 0, -1, 0));
+    assert_int_not_equal(sim_proc_pid(0, 14, 7, 63), sim_proc_pid(1, -1, -1, 0));
+    assert_int_not_equal(sim_proc_pid(0, 2, 0, 1), sim_proc_pid(0, 2, 1, 0));
+    sim_close(s);
+}
+
 /* ------------------------------------------------------------ MIG mode */
 
 static void check_mode_semantics(const char *model)
@@ -862,6 +889,22 @@ static void test_concurrent_writers(void **state)
         }
         _exit(0);
     }
+    /* a reader meanwhile never sees a half-written or invalid file */
+    pid_t reader = fork();
+    assert_true(reader >= 0);
+    if (reader == 0) {
+        for (int r = 0; r < WRITERS * ROUNDS; r++) {
+            sim_state *c = sim_open(t->path, false, &e);
+            if (!c)
+                _exit(3);
+            sim_close(c);
+        }
+        _exit(0);
+    }
+    int rstatus;
+    assert_int_equal(waitpid(reader, &rstatus, 0), reader);
+    assert_true(WIFEXITED(rstatus));
+    assert_int_equal(WEXITSTATUS(rstatus), 0);
     for (int w = 0; w < WRITERS; w++) {
         int status;
         assert_int_equal(waitpid(kids[w], &status, 0), kids[w]);
@@ -890,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_remaining_mig_off),
         cmocka_unit_test(test_ci_rules),
         cmocka_unit_test(test_destroy_in_use),
+        cmocka_unit_test(test_procs_counts),
         cmocka_unit_test(test_mode_semantics),
         cmocka_unit_test(test_reboot),
         cmocka_unit_test(test_uuids_unique),
