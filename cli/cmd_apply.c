@@ -176,6 +176,13 @@ static void on_lock_wait(const char *path, long holder, void *ctx)
 static void print_stale(const apply_session *s)
 {
     const mig_journal *j = s->stale;
+    if (strcmp(j->phase, "restore-failed") == 0) {
+        fprintf(stderr,
+                "migctl: apply: a previous apply (pid %ld, config '%s' from %s) failed and could "
+                "not restore the previous layout; converging from the real state\n",
+                j->pid, j->config_name, j->config_file);
+        return;
+    }
     fprintf(stderr,
             "migctl: apply: a previous apply (pid %ld, config '%s' from %s) was interrupted%s "
             "with %u of %u operations recorded done; converging from the real state\n",

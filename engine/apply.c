@@ -646,6 +646,10 @@ static void rollback(exec_ctx *x)
         if (len >= sizeof summary)
             len = sizeof summary - 1;
     }
+    if (!r->restored) { /* the journal stays, saying so, for a person to read */
+        snprintf(x->j->phase, sizeof x->j->phase, "restore-failed");
+        journal_update(x, &e);
+    }
     size_t ml = strlen(r->error.msg);
     if (r->restored)
         snprintf(r->error.msg + ml, sizeof r->error.msg - ml,

@@ -15,7 +15,7 @@
  * apply restores, and what a person reads to see what was there.
  *
  * Format (JSON, jansson): {"version": 1, "pid", "config": {"file", "name"},
- * "phase": "apply"|"rollback", "done", "operations": [{"gpu", "op",
+ * "phase": "apply"|"rollback"|"restore-failed", "done", "operations": [{"gpu", "op",
  * "profile", "placement": {"start", "size"}, "gi_id", "ci_id"}],
  * "before": [{"index", "uuid", "model", "mig": {"current", "pending"},
  * "gpu_instances": [{"id", "profile_id", "start", "size",
@@ -38,7 +38,7 @@ typedef struct {
     long pid;                    /* the apply that wrote it */
     char config_file[PATH_MAX];
     char config_name[256];
-    char phase[16];              /* "apply" or "rollback" */
+    char phase[16];              /* "apply", "rollback", "restore-failed" */
     unsigned done;               /* operations completed */
     unsigned n_ops;              /* operations planned */
     unsigned n_before;
