@@ -16,7 +16,8 @@
  * after the Nth mutating operation has been committed. Both count down in the
  * file, so they work across processes: sim_fault_check() does both countdowns
  * (so the front door's commit persists them, even when the operation itself
- * then fails) and sim_kill_check() only delivers the kill it armed.
+ * then fails) and sim_kill_check() only delivers the kill it armed. An
+ * operation failed by fail_op does not count towards kill_op.
  *
  * A front door therefore runs each mutating operation as
  *     sim_open(path, true) -> lookups -> sim_fault_check -> op -> sim_commit
@@ -33,6 +34,10 @@
  *                 "compute_instances": [{"id", "profile_id", "start", "size",
  *                                        "uuid", "procs": [pid...]}]}]}]}
  * Processes are kept as counts in memory; their pids are sim_proc_pid().
+ * Loading requires only "version", each GPU's "model", each GI's id /
+ * profile_id / start and each CI's id / profile_id / start / uuid; anything
+ * else absent takes the value sim_init would have written, so test fixtures
+ * can be written by hand. Unknown keys are ignored (and dropped on rewrite).
  */
 #ifndef MIGCTL_GPU_SIM_H
 #define MIGCTL_GPU_SIM_H
