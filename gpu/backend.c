@@ -22,11 +22,17 @@ int backend_open(const char *which, const char *sim_path, mig_backend **out, mig
     const char *lib = getenv("MIGCTL_NVML_LIB");
     if (which && strcmp(which, "sim") == 0)
         return sim_backend_open(sim_default_path(sim_path), out, e);
-    if (which && strcmp(which, "nvml") == 0)
+    if (which && strcmp(which, "nvml") == 0) {
+        /* The shim finds the simulator through the environment: hand --sim on. */
+        if (sim_path && *sim_path)
+            setenv("MIGCTL_SIM_STATE", sim_path, 1);
         return nvml_backend_open(lib, out, e);
+    }
     if (which && *which)
         return mig_fail(e, MIG_ERR_INPUT, "unknown backend '%s' (expected nvml or sim)", which);
-    /* Default: a simulator state file named explicitly wins; then NVML if it loads. */
+    /* Default: a simulator state file (--sim or $MIGCTL_SIM_STATE) wins, so a
+     * user pointing at a simulator never touches a real GPU by accident; then
+     * NVML if it loads; else the simulator, which says how to create a state. */
     if (sim_path && *sim_path)
         return sim_backend_open(sim_path, out, e);
     if (nvml_backend_open(lib, out, e) == 0)
