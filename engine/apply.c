@@ -619,8 +619,8 @@ static void rollback(exec_ctx *x)
     r->restored = true;
     mig_error e;
     snprintf(x->j->phase, sizeof x->j->phase, "rollback");
-    if (journal_update(x, &e) < 0) { /* the restore matters more than its record */
-    }
+    /* The restore matters more than its record: go on even if this fails. */
+    (void)journal_update(x, &e);
     progress(x->o, "rolling back: restoring the previous layout\n");
     char summary[256] = "";
     size_t len = 0;
@@ -648,7 +648,7 @@ static void rollback(exec_ctx *x)
     }
     if (!r->restored) { /* the journal stays, saying so, for a person to read */
         snprintf(x->j->phase, sizeof x->j->phase, "restore-failed");
-        journal_update(x, &e);
+        (void)journal_update(x, &e);
     }
     size_t ml = strlen(r->error.msg);
     if (r->restored)
