@@ -139,23 +139,6 @@ static nvml_backend *impl(mig_backend *b)
     return b->impl;
 }
 
-/* What a permission or missing-symbol failure needs to be fixed. */
-static const char *hint_for(int rc, const char *api)
-{
-    if (rc == NVML_ERROR_FUNCTION_NOT_FOUND)
-        return " (not available on this driver)";
-    if (rc != NVML_ERROR_NO_PERMISSION)
-        return "";
-    if (strstr(api, "MigMode"))
-        return " (changing MIG mode needs root or CAP_SYS_ADMIN)";
-    if (strstr(api, "Reset"))
-        return " (resetting a GPU needs root)";
-    if (strstr(api, "Create") || strstr(api, "Destroy"))
-        return " (creating or destroying MIG instances needs root or read access to "
-               "/proc/driver/nvidia/capabilities/mig/config)";
-    return " (needs root or read access to /proc/driver/nvidia/capabilities/mig/monitor)";
-}
-
 /* The backend.h error: "<api>: <nvmlErrorString>", unless the shim says the
  * simulator's state file itself failed, in which case its message wins. */
 static int nv_fail(nvml_backend *nb, mig_error *e, int rc, const char *api)
@@ -168,7 +151,7 @@ static int nv_fail(nvml_backend *nb, mig_error *e, int rc, const char *api)
     }
     const char *text = nb->api.ErrorString ? nb->api.ErrorString(rc) : NULL;
     mig_fail(e, MIG_ERR_BACKEND, "%s: %s%s", api, text ? text : nvml_rc_string(rc),
-             hint_for(rc, api));
+             nvml_rc_hint(rc, api));
     e->nvml = rc;
     return -1;
 }

@@ -34,8 +34,10 @@ int mig_fail_nvml(mig_error *e, int rc, const char *fmt, ...)
     va_end(ap);
     /* Truncation is intended: the message is bounded, the NVML text last. */
     int n = snprintf(e->msg, sizeof e->msg, "%s: ", op);
-    if (n > 0 && (size_t)n < sizeof e->msg)
-        strncat(e->msg, nvml_rc_string(rc), sizeof e->msg - (size_t)n - 1);
+    if (n > 0 && (size_t)n < sizeof e->msg) {
+        strncat(e->msg, nvml_rc_string(rc), sizeof e->msg - strlen(e->msg) - 1);
+        strncat(e->msg, nvml_rc_hint(rc, op), sizeof e->msg - strlen(e->msg) - 1);
+    }
     e->kind = MIG_ERR_BACKEND;
     e->nvml = rc;
     return -1;

@@ -32,7 +32,8 @@ int mig_fail(mig_error *e, mig_err_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* A backend error: kind MIG_ERR_BACKEND, e->nvml = rc, message
- * "<formatted operation>: <nvmlErrorString(rc)>". Returns -1. */
+ * "<formatted operation>: <nvmlErrorString(rc)>" plus nvml_rc_hint() when
+ * the operation names an NVML function. Returns -1. */
 int mig_fail_nvml(mig_error *e, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -6,6 +6,7 @@
 #include "util/nvml_rc.h"
 
 #include <stddef.h>
+#include <string.h>
 
 static const struct {
     int rc;
@@ -64,4 +65,20 @@ const char *nvml_rc_name(int rc)
 {
     int i = rc_find(rc);
     return i < 0 ? "NVML_ERROR_UNKNOWN" : rc_table[i].name;
+}
+
+const char *nvml_rc_hint(int rc, const char *api)
+{
+    if (rc == NVML_ERROR_FUNCTION_NOT_FOUND)
+        return " (not available on this driver)";
+    if (rc != NVML_ERROR_NO_PERMISSION || !api)
+        return "";
+    if (strstr(api, "MigMode"))
+        return " (changing MIG mode needs root or CAP_SYS_ADMIN)";
+    if (strstr(api, "Reset"))
+        return " (resetting a GPU needs root)";
+    if (strstr(api, "Create") || strstr(api, "Destroy"))
+        return " (creating or destroying MIG instances needs root or read access to "
+               "/proc/driver/nvidia/capabilities/mig/config)";
+    return " (needs root or read access to /proc/driver/nvidia/capabilities/mig/monitor)";
 }

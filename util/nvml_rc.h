@@ -47,4 +47,9 @@ const char *nvml_rc_string(int rc);
 /* The constant's name ("NVML_ERROR_IN_USE"), for JSON and logs. */
 const char *nvml_rc_name(int rc);
 
+/* What an error of this NVML function needs to be fixed, as a suffix
+ * (" (changing MIG mode needs root or CAP_SYS_ADMIN)"), or "" when the code
+ * says it all. Both backends append it so their messages stay identical. */
+const char *nvml_rc_hint(int rc, const char *api);
+
 #endif
