@@ -41,6 +41,11 @@ int cmd_replan(int argc, char **argv, cli_globals *g);
 /* Open the backend the globals name; prints nothing. */
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e);
 
+/* The state of GPU `gpu`, checking the index first: out of range is bad
+ * input (exit 2) naming the valid range; a backend failure is prefixed with
+ * "GPU <n>". */
+int cli_gpu_state(mig_backend *b, unsigned gpu, mig_gpu_state *st, mig_error *e);
+
 /* Print "migctl: <verb>: <message>" to stderr and return the exit code. */
 int cli_report(const char *verb, const mig_error *e);
 

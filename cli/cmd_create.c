@@ -109,21 +109,6 @@ static int resolve_arg(const mig_model *m, const char *text, create_req *r, mig_
     return 0;
 }
 
-static int get_state(mig_backend *b, unsigned gpu, mig_gpu_state *st, mig_error *e)
-{
-    unsigned n;
-    if (b->ops->gpu_count(b, &n, e) < 0)
-        return -1;
-    if (gpu >= n)
-        return mig_fail(e, MIG_ERR_INPUT, "GPU index %u out of range (%u GPU%s: 0-%u)", gpu, n,
-                        n == 1 ? "" : "s", n ? n - 1 : 0);
-    if (b->ops->gpu_state(b, gpu, st, e) < 0) {
-        mig_error_prefix(e, "GPU %u", gpu);
-        return -1;
-    }
-    return 0;
-}
-
 /* Create one GI (and with -C its default CI); appends to `done` for --json. */
 static int create_one(mig_backend *b, unsigned gpu, const mig_model *m, const create_req *r,
                       bool with_ci, bool json, json_t *done, mig_error *e)
@@ -134,7 +119,7 @@ static int create_one(mig_backend *b, unsigned gpu, const mig_model *m, const cr
         return -1;
     }
     mig_gpu_state st;
-    if (get_state(b, gpu, &st, e) < 0)
+    if (cli_gpu_state(b, gpu, &st, e) < 0)
         return -1;
     const mig_gi_state *gi = gpu_state_find_gi(&st, gi_id);
     unsigned start = gi ? gi->start : 0, size = gi ? gi->size : r->gi->memory_slices;
@@ -155,7 +140,7 @@ static int create_one(mig_backend *b, unsigned gpu, const mig_model *m, const cr
         mig_error_prefix(e, "GPU %u: create the compute instance of GPU instance %u", gpu, gi_id);
         return -1;
     }
-    if (get_state(b, gpu, &st, e) < 0)
+    if (cli_gpu_state(b, gpu, &st, e) < 0)
         return -1;
     const char *uuid = "";
     gi = gpu_state_find_gi(&st, gi_id);
@@ -192,7 +177,7 @@ static void append_hint(mig_error *e, unsigned gpu)
 static int run_create(mig_backend *b, const create_args *a, json_t *done, mig_error *e)
 {
     mig_gpu_state st;
-    if (get_state(b, a->gpu, &st, e) < 0)
+    if (cli_gpu_state(b, a->gpu, &st, e) < 0)
         return -1;
     if (!st.model)
         return mig_fail(e, MIG_ERR_REFUSED, "GPU %u (%s) is not a MIG-capable GPU migctl knows",

@@ -39,21 +39,6 @@ typedef struct {
     bool have_ci, force, json;
 } destroy_args;
 
-static int get_state(mig_backend *b, unsigned gpu, mig_gpu_state *st, mig_error *e)
-{
-    unsigned n;
-    if (b->ops->gpu_count(b, &n, e) < 0)
-        return -1;
-    if (gpu >= n)
-        return mig_fail(e, MIG_ERR_INPUT, "GPU index %u out of range (%u GPU%s: 0-%u)", gpu, n,
-                        n == 1 ? "" : "s", n ? n - 1 : 0);
-    if (b->ops->gpu_state(b, gpu, st, e) < 0) {
-        mig_error_prefix(e, "GPU %u", gpu);
-        return -1;
-    }
-    return 0;
-}
-
 static void id_list(const mig_gpu_state *st, const mig_gi_state *gi, char *buf, size_t len)
 {
     size_t used = 0;
@@ -116,7 +101,7 @@ static int destroy_ci(mig_backend *b, const destroy_args *a, unsigned ci, json_t
 static int run_destroy(mig_backend *b, const destroy_args *a, json_t *done, mig_error *e)
 {
     mig_gpu_state st;
-    if (get_state(b, a->gpu, &st, e) < 0 || check_targets(a, &st, e) < 0)
+    if (cli_gpu_state(b, a->gpu, &st, e) < 0 || check_targets(a, &st, e) < 0)
         return -1;
     if (a->have_ci)
         return destroy_ci(b, a, a->ci, done, e);

@@ -65,25 +65,10 @@ static json_t *state_json(const mode_args *a, const mig_gpu_state *st)
                      "procs", (int)procs);
 }
 
-static int get_state(mig_backend *b, unsigned gpu, mig_gpu_state *st, mig_error *e)
-{
-    unsigned n;
-    if (b->ops->gpu_count(b, &n, e) < 0)
-        return -1;
-    if (gpu >= n)
-        return mig_fail(e, MIG_ERR_INPUT, "GPU index %u out of range (%u GPU%s: 0-%u)", gpu, n,
-                        n == 1 ? "" : "s", n ? n - 1 : 0);
-    if (b->ops->gpu_state(b, gpu, st, e) < 0) {
-        mig_error_prefix(e, "GPU %u", gpu);
-        return -1;
-    }
-    return 0;
-}
-
 static int do_reset(mig_backend *b, const mode_args *a, mig_error *e)
 {
     mig_gpu_state st;
-    if (get_state(b, a->gpu, &st, e) < 0)
+    if (cli_gpu_state(b, a->gpu, &st, e) < 0)
         return -1;
     if (st.n_gi && !a->force)
         return mig_fail(e, MIG_ERR_REFUSED,
@@ -98,7 +83,7 @@ static int do_reset(mig_backend *b, const mode_args *a, mig_error *e)
             mig_error_prefix(e, "GPU %u: reset", a->gpu);
         return -1;
     }
-    if (get_state(b, a->gpu, &st, e) < 0)
+    if (cli_gpu_state(b, a->gpu, &st, e) < 0)
         return -1;
     if (a->json) {
         json_t *j = state_json(a, &st);
@@ -152,7 +137,7 @@ static void print_outcome(const mode_args *a, const mig_gpu_state *st, bool chan
 static int do_mode(mig_backend *b, const mode_args *a, mig_error *e)
 {
     mig_gpu_state st;
-    if (get_state(b, a->gpu, &st, e) < 0)
+    if (cli_gpu_state(b, a->gpu, &st, e) < 0)
         return -1;
     if (!st.mig_capable || !st.model)
         return mig_fail(e, MIG_ERR_REFUSED, "GPU %u (%s) is not a MIG-capable GPU migctl knows",
@@ -172,7 +157,7 @@ static int do_mode(mig_backend *b, const mode_args *a, mig_error *e)
         mig_error_prefix(e, "GPU %u: %s MIG mode", a->gpu, a->want ? "enable" : "disable");
         return -1;
     }
-    if (get_state(b, a->gpu, &st, e) < 0)
+    if (cli_gpu_state(b, a->gpu, &st, e) < 0)
         return -1;
     print_outcome(a, &st, true, pending, why);
     return 0;

@@ -15,6 +15,21 @@ int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e)
     return backend_open(g->backend, g->sim_path, out, e);
 }
 
+int cli_gpu_state(mig_backend *b, unsigned gpu, mig_gpu_state *st, mig_error *e)
+{
+    unsigned n;
+    if (b->ops->gpu_count(b, &n, e) < 0)
+        return -1;
+    if (gpu >= n)
+        return mig_fail(e, MIG_ERR_INPUT, "GPU index %u out of range (%u GPU%s: 0-%u)", gpu, n,
+                        n == 1 ? "" : "s", n ? n - 1 : 0);
+    if (b->ops->gpu_state(b, gpu, st, e) < 0) {
+        mig_error_prefix(e, "GPU %u", gpu);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_report(const char *verb, const mig_error *e)
 {
     fprintf(stderr, "migctl: %s: %s\n", verb, e->msg);
