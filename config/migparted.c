@@ -26,12 +26,21 @@
 
 /* Most node visits one file may cost; mig-parted's default config needs ~1500. */
 #define CFG_VISIT_BUDGET 200000
-/* Biggest input accepted; the default config is 12 KiB. */
-#define CFG_MAX_BYTES (16u << 20)
+/* Biggest input accepted; the default config is 12 KiB. libyaml's document
+ * costs ~100 bytes per node, so this also bounds memory (~100 MiB worst). */
+#define CFG_MAX_BYTES (4u << 20)
 /* No GPU has more than 7 GIs of 8 CIs; anything above this is a typo. */
 #define CFG_MAX_COUNT 64u
 /* GPU indices are PCI enumeration positions; a node has a handful. */
 #define CFG_MAX_INDEX 65535u
+/* Map sizes: keys are checked for duplicates pairwise, so maps are capped
+ * far above real use (NVIDIA's default config has 68 configs; a GPU has at
+ * most a few dozen distinct profile keys). */
+#define CFG_MAX_CONFIGS 10000
+#define CFG_MAX_PROFILE_KEYS 256
+/* libyaml looks anchors up linearly per alias. */
+#define CFG_MAX_ANCHORS 1000
+#define CFG_MAX_ALIASES 10000
 
 typedef struct {
     yaml_document_t *doc;
@@ -430,6 +439,9 @@ static int parse_mig_devices(pctx *p, yaml_node_t *v, cfg_entry *en)
         return fail(p, v, "mig-devices is %s; expected a map of profile name to count",
                     kind_name(v));
     size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (n > CFG_MAX_PROFILE_KEYS)
+        return fail(p, v, "mig-devices has %zu keys; expected at most %d profiles", n,
+                    CFG_MAX_PROFILE_KEYS);
     en->devices = calloc(n ? n : 1, sizeof *en->devices);
     if (!en->devices)
         return nomem(p);
@@ -552,6 +564,8 @@ static int parse_configs(pctx *p, yaml_node_t *v, cfg_file *f)
     size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
     if (n == 0)
         return fail(p, v, "mig-configs is empty; expected at least one named config");
+    if (n > CFG_MAX_CONFIGS)
+        return fail(p, v, "mig-configs has %zu configs; expected at most %d", n, CFG_MAX_CONFIGS);
     f->configs = calloc(n, sizeof *f->configs);
     if (!f->configs)
         return nomem(p);
@@ -620,6 +634,63 @@ static int yaml_error(const char *path, const yaml_parser_t *yp, mig_error *e)
                     yp->problem ? yp->problem : "unreadable input", context);
 }
 
+/* Before libyaml builds a document (~100 bytes a node), its event stream
+ * is checked for size: node count, anchors and aliases (libyaml looks
+ * anchors up linearly per alias) and depth. A v1 config is five levels deep
+ * (root, mig-configs, config list, entry, mig-devices or a selector list);
+ * libyaml's scanner is quadratic in the nesting depth (it rescans its stack
+ * of possible simple keys per token), and checking events stops at the
+ * first node too deep, long before the scanner gets slow. */
+#define CFG_MAX_DEPTH 32
+
+static int check_depth(const char *text, size_t len, const char *path, mig_error *e)
+{
+    yaml_parser_t yp;
+    if (!yaml_parser_initialize(&yp))
+        return mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot start the YAML parser", path);
+    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+    int depth = 0, rc = 0;
+    unsigned anchors = 0, aliases = 0, nodes = 0;
+    for (bool done = false; !done && rc == 0;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&yp, &ev)) {
+            rc = yaml_error(path, &yp, e);
+            break;
+        }
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+            depth--;
+        if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
+            ev.type == YAML_MAPPING_START_EVENT)
+            nodes++;
+        if (ev.type == YAML_ALIAS_EVENT)
+            aliases++;
+        else if ((ev.type == YAML_SCALAR_EVENT && ev.data.scalar.anchor) ||
+                 (ev.type == YAML_SEQUENCE_START_EVENT && ev.data.sequence_start.anchor) ||
+                 (ev.type == YAML_MAPPING_START_EVENT && ev.data.mapping_start.anchor))
+            anchors++;
+        if (anchors > CFG_MAX_ANCHORS || aliases > CFG_MAX_ALIASES)
+            rc = mig_fail(e, MIG_ERR_INPUT, "%s:%u:%u: more than %d anchors or %d aliases; "
+                                            "expected a v1 config", path,
+                          (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
+                          CFG_MAX_ANCHORS, CFG_MAX_ALIASES);
+        else if (nodes > CFG_VISIT_BUDGET)
+            rc = mig_fail(e, MIG_ERR_INPUT, "%s:%u:%u: more than %d YAML nodes; expected a v1 "
+                                            "config", path, (unsigned)ev.start_mark.line + 1,
+                          (unsigned)ev.start_mark.column + 1, CFG_VISIT_BUDGET);
+        else if (depth > CFG_MAX_DEPTH)
+            rc = mig_fail(e, MIG_ERR_INPUT, "%s:%u:%u: nesting deeper than %d levels; expected a "
+                                            "v1 config (5 levels deep)",
+                          path, (unsigned)ev.start_mark.line + 1,
+                          (unsigned)ev.start_mark.column + 1, CFG_MAX_DEPTH);
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&yp);
+    return rc;
+}
+
 /* Load the one document of the text; a second document is an error. */
 static int load_document(const char *text, size_t len, const char *path, yaml_document_t *doc,
                          mig_error *e)
@@ -657,10 +728,13 @@ int cfg_parse_string(const char *text, size_t len, const char *path_for_errors, 
 {
     const char *path = path_for_errors ? path_for_errors : "<config>";
     memset(out, 0, sizeof *out);
+    if (len > CFG_MAX_BYTES)
+        return mig_fail(e, MIG_ERR_INPUT, "%s: %zu bytes; expected a config of at most %u MiB", path,
+                        len, CFG_MAX_BYTES >> 20);
     if (!(out->path = strdup(path)))
         return mig_fail(e, MIG_ERR_SYSTEM, "%s: out of memory", path);
     yaml_document_t doc;
-    if (load_document(text, len, path, &doc, e) < 0) {
+    if (check_depth(text, len, path, e) < 0 || load_document(text, len, path, &doc, e) < 0) {
         cfg_free(out);
         return -1;
     }
@@ -684,7 +758,7 @@ static int read_all(FILE *in, const char *path, char **buf, size_t *len, mig_err
         if (n == cap) {
             if (cap >= CFG_MAX_BYTES) {
                 free(b);
-                return mig_fail(e, MIG_ERR_INPUT, "%s: file larger than %u MiB; expected a config "
+                return mig_fail(e, MIG_ERR_INPUT, "%s: file of %u MiB or more; expected a config "
                                                   "file", path, CFG_MAX_BYTES >> 20);
             }
             char *nb = realloc(b, cap *= 2);

@@ -201,6 +201,8 @@ static const bad_case bad_cases[] = {
     {"two-documents.yaml", 7, 1, "a second YAML document"},
     {"mig-devices-list.yaml", 6, 20, "mig-devices is a list; expected a map"},
     {"duplicate-entry-key.yaml", 6, 7, "duplicate key 'mig-enabled' in an entry"},
+    /* root and mig-configs are levels 1 and 2: the 31st '[' is level 33 */
+    {"nesting-deep.yaml", 3, 36, "nesting deeper than 32 levels"},
     /* An alias bomb runs out of the visit budget wherever the walk is then. */
     {"alias-bomb.yaml", 0, 0, "config too large or too many aliases"},
     /* A config whose value is an alias of mig-configs itself. */
