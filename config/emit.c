@@ -24,9 +24,19 @@ typedef struct {
     bool failed;
 } yout;
 
+/* Emit an event; after the first failure, events are only freed (the
+ * emitter owns an event once given it, success or not). */
 static void emit(yout *y, yaml_event_t *ev, int ok)
 {
-    if (y->failed || !ok || !yaml_emitter_emit(&y->em, ev))
+    if (!ok) {
+        y->failed = true;
+        return;
+    }
+    if (y->failed) {
+        yaml_event_delete(ev);
+        return;
+    }
+    if (!yaml_emitter_emit(&y->em, ev))
         y->failed = true;
 }
 
@@ -172,8 +182,8 @@ int cfg_emit_yaml(FILE *out, const cfg_file *f, mig_error *e)
     emit(&y, &ev, yaml_stream_end_event_initialize(&ev));
     int rc = 0;
     if (y.failed || !yaml_emitter_flush(&y.em))
-        rc = mig_fail(e, MIG_ERR_SYSTEM, "writing YAML: %s",
-                      y.em.problem ? y.em.problem : "write error");
+        rc = mig_fail(e, y.em.problem ? MIG_ERR_SYSTEM : MIG_ERR_INPUT, "writing YAML: %s",
+                      y.em.problem ? y.em.problem : "a name or key is not valid UTF-8");
     yaml_emitter_delete(&y.em);
     return rc;
 }
@@ -234,6 +244,12 @@ int cfg_emit_json(FILE *out, const cfg_file *f, mig_error *e)
     json_object_set_new(root, "version", json_string("v1"));
     json_object_set_new(root, "mig-configs", configs);
     for (unsigned i = 0; i < f->n_configs; i++) {
+        json_t *probe = json_string(f->configs[i].name);
+        if (!probe) {
+            json_decref(root);
+            return mig_fail(e, MIG_ERR_INPUT, "writing JSON: config name is not valid UTF-8");
+        }
+        json_decref(probe);
         json_t *list = json_array();
         for (unsigned j = 0; j < f->configs[i].n_entries; j++)
             json_array_append_new(list, json_entry(&f->configs[i].entries[j]));

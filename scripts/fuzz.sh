@@ -2,7 +2,8 @@
 # fuzz.sh: build every fuzz/fuzz_*.c as a libFuzzer binary (clang,
 # -DMIGCTL_FUZZ=ON, AddressSanitizer + UBSan) in build-fuzz/ and run each for
 # N seconds (default 30) over a scratch copy of its seed corpus
-# (fuzz/corpus/<name>/). New crashes are left in build-fuzz/crashes/<name>/;
+# (fuzz/corpus/<name>/), with fuzz/<name>.dict as a dictionary when there is
+# one. New crashes are left in build-fuzz/crashes/<name>/;
 # the exit status is non-zero if any target crashed.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 60 config
@@ -36,8 +37,10 @@ for t in "${targets[@]}"; do
   crashes="$build/crashes/$t"
   mkdir -p "$work" "$crashes"
   [ -d "fuzz/corpus/$t" ] && cp -n fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
+  dict=()
+  [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
   echo "== fuzz_$t for ${seconds}s"
-  if ! "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+  if ! "$build/fuzz/fuzz_$t" "${dict[@]}" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$crashes/" "$work" \
       2>"$build/fuzz_$t.log"; then
     echo "fuzz_$t: crashed; inputs in $crashes, log in $build/fuzz_$t.log" >&2
