@@ -123,10 +123,11 @@ int cfg_check_overlap(const cfg_config *c, const mig_gpu_state *gpus, unsigned n
 /* For `export`: one config named `label` (NULL: "current") describing the
  * GPUs' current layouts. Per GPU a profile -> count map (a GI whose only CI
  * spans it counts under the GI's name, other CIs under "<C>c.<GI>" names);
- * with placements, GI keys carry "@start". GPUs with identical maps share an
- * entry; `devices: all` when one entry covers every GPU, else index lists;
- * device-filter only when GPUs of several PCI device ids are present. GPUs
- * that are not MIG capable are left out. */
+ * with placements, every key carries its GI's "@start". GPUs with identical
+ * maps share an entry; `devices: all` when one entry covers every GPU, else
+ * index lists; device-filter only when GPUs of several PCI device ids are
+ * present. GPUs that are not MIG capable are left out; none at all is
+ * MIG_ERR_REFUSED. */
 int cfg_from_states(const mig_gpu_state *gpus, unsigned n, bool placements, const char *label,
                     cfg_file *out, mig_error *e);
 
