@@ -170,6 +170,9 @@ static int uint_of(pctx *p, const yaml_node_t *n, const char *what, unsigned max
         digits = digits && *c >= '0' && *c <= '9';
     if (!digits)
         return fail(p, n, "%s is '%.40s'; expected an integer from 0 to %u", what, s, max);
+    /* YAML 1.1 (mig-parted's reader) takes "010" as octal 8: refuse, not guess */
+    if (d[0] == '0' && d[1])
+        return fail(p, n, "%s '%.40s' has a leading zero; expected a decimal integer", what, s);
     errno = 0;
     unsigned long long v = strtoull(d, NULL, 10);
     if (errno || v > max)

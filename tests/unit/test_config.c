@@ -183,6 +183,7 @@ static const bad_case bad_cases[] = {
     {"mig-devices-when-disabled.yaml", 7, 9, "mig-enabled is false but mig-devices lists instances"},
     {"all-counts-zero.yaml", 7, 9, "every count in mig-devices is 0"},
     {"count-negative.yaml", 7, 20, "the count of 1g.10gb is '-2'; expected an integer from 0 to 64"},
+    {"count-leading-zero.yaml", 7, 20, "the count of 1g.10gb '010' has a leading zero"},
     {"count-huge.yaml", 7, 20, "is too large; expected an integer from 0 to 64"},
     {"profile-bad.yaml", 7, 9, "1x.10gb"},
     {"duplicate-config.yaml", 6, 3, "duplicate key 'a' in mig-configs (first at line 3)"},
