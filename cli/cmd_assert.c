@@ -127,6 +127,8 @@ static int read_verdicts(cli_globals *gl, const cfg_config *c, const char *path,
         rc = b->ops->gpu_state(b, i, g, e);
         if (rc < 0)
             mig_error_prefix(e, "GPU %u", i);
+        else if ((rc = cfg_check_overlap(c, g, 1, e)) < 0)
+            mig_error_prefix(e, "%s", path);
         else
             rc = judge_gpu(c, path, g, placements, &v[i], e);
     }

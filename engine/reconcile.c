@@ -564,6 +564,10 @@ int reconcile_plan(const mig_gpu_state *gpus, unsigned n_gpus, const cfg_config 
     memset(out, 0, sizeof *out);
     if (n_gpus > MIG_MAX_GPUS)
         return mig_fail(e, MIG_ERR_INPUT, "%u GPUs: at most %u supported", n_gpus, MIG_MAX_GPUS);
+    /* Two entries selecting one GPU would make the result depend on entry
+     * order: refuse the config, naming both entries. */
+    if (cfg_check_overlap(c, gpus, n_gpus, e) < 0)
+        return -1;
     /* Resolve every GPU first: an input error stops the plan before any GPU
      * is planned, and IMPOSSIBLE GPUs are known before anything is touched. */
     for (unsigned i = 0; i < n_gpus; i++) {

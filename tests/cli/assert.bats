@@ -158,3 +158,24 @@ balanced='        "1g.10gb": 2
     [ "$status" -eq 1 ]
     [[ "$output" == *"placements differ: has "*"3g.40gb@0"*"wants 3g.40gb@4"* ]]
 }
+
+@test "a config whose entries both select one GPU is refused by assert and apply, naming both lines" {
+  cat > "$BATS_TEST_TMPDIR/overlap.yaml" <<'YAML'
+version: v1
+mig-configs:
+  x:
+    - devices: all
+      mig-enabled: true
+      mig-devices: {"1g.10gb": 7}
+    - devices: [0]
+      mig-enabled: false
+YAML
+  run "$MIGCTL" assert -f "$BATS_TEST_TMPDIR/overlap.yaml"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"overlap.yaml"*"lines 4 and 7 both select GPU 0"* ]]
+  before=$(cksum < "$MIGCTL_SIM_STATE")
+  run "$MIGCTL" apply -f "$BATS_TEST_TMPDIR/overlap.yaml"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"lines 4 and 7 both select GPU 0"* ]]
+  [ "$(cksum < "$MIGCTL_SIM_STATE")" = "$before" ]
+}
