@@ -599,7 +599,7 @@ static int verify(exec_ctx *x, mig_error *e)
         }
         char drift[512] = "";
         mig_layout have;
-        if (!desired_satisfied(&now, &gp->desired, false, drift, sizeof drift))
+        if (!desired_satisfied(&now, &gp->desired, true, drift, sizeof drift))
             return mig_fail(e, MIG_ERR_BACKEND, "GPU %u: verification failed: %s", gp->gpu, drift);
         if (gpu_state_layout(&now, &have, e) < 0)
             return -1;
