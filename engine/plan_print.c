@@ -191,13 +191,19 @@ void plan_op_text(const mig_plan *p, const mig_op *op, char *buf, size_t len)
     case MIG_OP_CREATE_GI:
         snprintf(buf, len, "create-gi   %s@%u", op->profile, op->start);
         return;
-    case MIG_OP_CREATE_CI:
+    case MIG_OP_CREATE_CI: {
+        /* CI placements count compute slices inside the GI, not memory
+         * slices: say "slice N" so they are not read as GI placements. */
+        char where[48] = "";
+        if (strstr(op->profile, "c.")) /* "<C>c.<GI>": a CI smaller than its GI */
+            snprintf(where, sizeof where, " at slice %u", op->start);
         if (op->gi_ref >= 0 && (unsigned)op->gi_ref < p->n_ops)
-            snprintf(buf, len, "create-ci   %s@%u in the new %s@%u", op->profile, op->start,
+            snprintf(buf, len, "create-ci   %s%s in the new GI %s@%u", op->profile, where,
                      p->ops[op->gi_ref].profile, p->ops[op->gi_ref].start);
         else
-            snprintf(buf, len, "create-ci   %s@%u in GI %u", op->profile, op->start, op->gi_id);
+            snprintf(buf, len, "create-ci   %s%s in GI %u", op->profile, where, op->gi_id);
         return;
+    }
     }
     snprintf(buf, len, "?");
 }
