@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "gpu/backend.h"
 #include "util/err.h"
 
@@ -45,6 +47,13 @@ int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e);
  * input (exit 2) naming the valid range; a backend failure is prefixed with
  * "GPU <n>". */
 int cli_gpu_state(mig_backend *b, unsigned gpu, mig_gpu_state *st, mig_error *e);
+
+/* Every GPU's state, index order; *out is heap (free it). */
+int cli_read_states(mig_backend *b, mig_gpu_state **out, unsigned *n, mig_error *e);
+
+/* Print a JSON document on stdout (indented, keys in insertion order, a
+ * final newline) and release it. */
+void cli_print_json(json_t *root);
 
 /* Print "migctl: <verb>: <message>" to stderr and return the exit code. */
 int cli_report(const char *verb, const mig_error *e);

@@ -186,11 +186,7 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
     if (a.json) {
         json_t *root = json_pack("{s:i,s:o,s:o}", "gpu", (int)a.gpu, "destroyed", done, "error",
                                  rc < 0 ? json_string(e.msg) : json_null());
-        char *text = json_dumps(root, JSON_INDENT(2));
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        json_decref(root);
+        cli_print_json(root);
     } else {
         json_decref(done);
     }

@@ -80,21 +80,6 @@ static int parse_args(int argc, char **argv, export_opts *o)
     return -1;
 }
 
-static int read_states(mig_backend *b, mig_gpu_state **out, unsigned *n, mig_error *e)
-{
-    if (b->ops->gpu_count(b, n, e) < 0)
-        return -1;
-    *out = calloc(*n ? *n : 1, sizeof **out);
-    if (!*out)
-        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-    for (unsigned i = 0; i < *n; i++)
-        if (b->ops->gpu_state(b, i, &(*out)[i], e) < 0) {
-            mig_error_prefix(e, "GPU %u", i);
-            return -1;
-        }
-    return 0;
-}
-
 int cmd_export(int argc, char **argv, cli_globals *g)
 {
     export_opts o = {0};
@@ -108,7 +93,7 @@ int cmd_export(int argc, char **argv, cli_globals *g)
     cfg_file f = {0};
     int rc = cli_open_backend(g, &b, &e);
     if (rc == 0)
-        rc = read_states(b, &states, &n, &e);
+        rc = cli_read_states(b, &states, &n, &e);
     if (rc == 0)
         rc = cfg_from_states(states, n, o.placements, o.label, &f, &e);
     if (rc == 0)

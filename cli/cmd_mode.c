@@ -39,15 +39,6 @@ typedef struct {
     bool json, reset, force, want;
 } mode_args;
 
-static void print_json(json_t *j)
-{
-    char *text = json_dumps(j, JSON_INDENT(2));
-    if (text)
-        printf("%s\n", text);
-    free(text);
-    json_decref(j);
-}
-
 static unsigned holders(const mig_gpu_state *st)
 {
     unsigned procs = st->n_procs;
@@ -88,7 +79,7 @@ static int do_reset(mig_backend *b, const mode_args *a, mig_error *e)
     if (a->json) {
         json_t *j = state_json(a, &st);
         json_object_set_new(j, "reset", json_true());
-        print_json(j);
+        cli_print_json(j);
     } else {
         printf("Reset GPU %u (%s): MIG mode %s\n", a->gpu, st.bus_id,
                st.mig_current ? "on" : "off");
@@ -109,7 +100,7 @@ static void print_outcome(const mode_args *a, const mig_gpu_state *st, bool chan
         json_object_set_new(j, "why", pending ? json_string(nvml_rc_name(why)) : json_null());
         json_object_set_new(j, "why_text", pending ? json_string(nvml_rc_string(why)) : json_null());
         json_object_set_new(j, "arch", json_string(st->model ? mig_arch_name(st->model->arch) : "?"));
-        print_json(j);
+        cli_print_json(j);
         return;
     }
     if (!changed) {

@@ -199,11 +199,7 @@ int cmd_status(int argc, char **argv, cli_globals *g)
         for (unsigned i = 0; i < n; i++)
             json_array_append_new(arr, gpu_json(&gpus[i]));
         json_t *root = json_pack("{s:s,s:o}", "backend", backend, "gpus", arr);
-        char *text = json_dumps(root, JSON_INDENT(2));
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        json_decref(root);
+        cli_print_json(root);
     } else if (rc == 0) {
         const char *path = sim_default_path(g->sim_path);
         if (strcmp(backend, "sim") == 0 && path)

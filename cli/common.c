@@ -30,6 +30,33 @@ int cli_gpu_state(mig_backend *b, unsigned gpu, mig_gpu_state *st, mig_error *e)
     return 0;
 }
 
+int cli_read_states(mig_backend *b, mig_gpu_state **out, unsigned *n, mig_error *e)
+{
+    *out = NULL;
+    if (b->ops->gpu_count(b, n, e) < 0)
+        return -1;
+    *out = calloc(*n ? *n : 1, sizeof **out);
+    if (!*out)
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    for (unsigned i = 0; i < *n; i++)
+        if (b->ops->gpu_state(b, i, &(*out)[i], e) < 0) {
+            mig_error_prefix(e, "GPU %u", i);
+            free(*out);
+            *out = NULL;
+            return -1;
+        }
+    return 0;
+}
+
+void cli_print_json(json_t *root)
+{
+    if (!root)
+        return;
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    putchar('\n');
+    json_decref(root);
+}
+
 int cli_report(const char *verb, const mig_error *e)
 {
     fprintf(stderr, "migctl: %s: %s\n", verb, e->msg);
