@@ -43,6 +43,8 @@ typedef struct {
     bool add_only;           /* plan --add: destroy nothing */
     unsigned n_items, cap_items;
     item *items;
+    int *label_w;            /* [gpu * (MIG_MAX_GI + 1) + gi]: workload of a busy GI's
+                                label (gi = MIG_MAX_GI: the whole GPU), -1 none */
     /* per trial */
     bool *in_d;              /* GPU is in the drain set */
     unsigned *order;         /* drain candidates, cheapest first */
@@ -251,14 +253,18 @@ typedef struct {
     int *item_gpu, *item_gi;
     unsigned leftover;
     double left_share;    /* summed size of what found no place */
+    unsigned repairs;     /* repair attempts in this trial */
 } trial;
+
+#define CACHE_BLANK 0x40000000u /* added to the versions of drained GPUs */
 
 static const cand *cached(const ctx *c, trial *t, unsigned g, unsigned p)
 {
     size_t k = (size_t)g * MIG_MAX_PROFILES + p;
-    if (t->cache_ver[k] != t->w[g].version + 1) {
+    unsigned key = t->w[g].version + (c->in_d[g] ? CACHE_BLANK : 0) + 1;
+    if (t->cache_ver[k] != key) {
         t->cache[k] = score_mig(c, g, &t->w[g], p);
-        t->cache_ver[k] = t->w[g].version + 1;
+        t->cache_ver[k] = key;
     }
     return &t->cache[k];
 }
@@ -266,7 +272,8 @@ static const cand *cached(const ctx *c, trial *t, unsigned g, unsigned p)
 /* ---------------------------------------------------------------- repair */
 
 #define REPAIR_MAX_ITEMS 12
-#define REPAIR_MAX_PAIRS 4096
+#define REPAIR_MAX_PAIRS 256
+#define REPAIR_MAX_TRIES 64 /* repairs per trial: bounds the worst case */
 
 /* The fixed part of GPU g: busy originals, plus (plan --add) idle ones not
  * handed out, which --add may not destroy. */
@@ -349,12 +356,14 @@ static void rebuild(const ctx *c, trial *t, unsigned g, const unsigned *items,
     w->version++;
 }
 
-/* MIG items placed on GPU g in this trial (with their profile on model k). */
-static unsigned items_on(const ctx *c, const trial *t, unsigned g, unsigned k, unsigned *out,
-                         unsigned *prof, unsigned max)
+/* MIG items placed on GPU g in this trial (with their profile on model k);
+ * head/next: the items per GPU as lists, built once per repair. */
+static unsigned items_on(const ctx *c, const trial *t, const int *head, const int *next,
+                         unsigned g, unsigned k, unsigned *out, unsigned *prof, unsigned max)
 {
     unsigned n = 0;
-    for (unsigned i = 0; i < c->n_items; i++) {
+    for (int ii = head[g]; ii >= 0; ii = next[ii]) {
+        unsigned i = (unsigned)ii;
         if (t->item_gpu[i] != (int)g || t->item_gi[i] < 0)
             continue;
         const adv_decision *d = dec_of(c, &c->items[i], k);
@@ -366,9 +375,37 @@ static unsigned items_on(const ctx *c, const trial *t, unsigned g, unsigned k, u
     return n;
 }
 
+static bool repair_lists(const ctx *c, trial *t, unsigned i, const unsigned *ks, unsigned nk,
+                         const int *head, const int *next);
+
 /* Item i found no slot: try to re-split what was placed on a pair of GPUs
  * of its model, plus i, between the two (exhaustive over the splits). */
 static bool repair_pair(const ctx *c, trial *t, unsigned i, const unsigned *ks, unsigned nk)
+{
+    const fl_fleet *f = c->p->fleet;
+    if (t->repairs++ >= REPAIR_MAX_TRIES)
+        return false;
+    int *head = malloc((f->n_gpus + 1) * sizeof *head), *next = malloc((c->n_items + 1) * sizeof *next);
+    if (!head || !next) {
+        free(head);
+        free(next);
+        return false;
+    }
+    for (unsigned g = 0; g < f->n_gpus; g++)
+        head[g] = -1;
+    for (unsigned k = c->n_items; k-- > 0;)
+        if (t->item_gpu[k] >= 0) {
+            next[k] = head[t->item_gpu[k]];
+            head[t->item_gpu[k]] = (int)k;
+        }
+    bool done = repair_lists(c, t, i, ks, nk, head, next);
+    free(head);
+    free(next);
+    return done;
+}
+
+static bool repair_lists(const ctx *c, trial *t, unsigned i, const unsigned *ks, unsigned nk,
+                         const int *head, const int *next)
 {
     const fl_fleet *f = c->p->fleet;
     unsigned pairs = 0;
@@ -389,10 +426,11 @@ static bool repair_pair(const ctx *c, trial *t, unsigned i, const unsigned *ks, 
                     continue;
                 pairs++;
                 unsigned it[2 * REPAIR_MAX_ITEMS + 2], pr[2 * REPAIR_MAX_ITEMS + 2];
-                unsigned n1 = items_on(c, t, g1, ks[a], it, pr, REPAIR_MAX_ITEMS);
+                unsigned n1 = items_on(c, t, head, next, g1, ks[a], it, pr, REPAIR_MAX_ITEMS);
                 if (n1 > REPAIR_MAX_ITEMS || !n1)
                     continue;
-                unsigned n2 = items_on(c, t, g2, ks[a], it + n1, pr + n1, REPAIR_MAX_ITEMS);
+                unsigned n2 = items_on(c, t, head, next, g2, ks[a], it + n1, pr + n1,
+                                       REPAIR_MAX_ITEMS);
                 if (n2 > REPAIR_MAX_ITEMS || n1 + n2 + 1 > REPAIR_MAX_ITEMS)
                     continue;
                 unsigned n = n1 + n2;
@@ -671,7 +709,7 @@ static int build_items(ctx *c, mig_error *e)
         for (unsigned i = 0; i < fg->layout.n; i++) {
             if (!fg->busy[i])
                 continue;
-            int w = fg->running[i][0] ? wl_find(p->wf, fg->running[i]) : -1;
+            int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + i];
             const adv_decision *d = w >= 0 ? &p->decisions[(unsigned)w * p->n_models + (unsigned)k] : NULL;
             bool counts = d && d->kind == ADV_MIG && d->profile == fg->layout.gi[i].profile &&
                           have[w] < p->wf->items[w].replicas;
@@ -706,7 +744,7 @@ static int build_items(ctx *c, mig_error *e)
                 goto fail;
         }
         if (fg->whole_busy) {
-            int w = fg->whole_running[0] ? wl_find(p->wf, fg->whole_running) : -1;
+            int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + MIG_MAX_GI];
             const adv_decision *d = w >= 0 ? &p->decisions[(unsigned)w * p->n_models + (unsigned)k] : NULL;
             bool counts = d && (d->kind == ADV_WHOLE || d->kind == ADV_MPS) &&
                           p->wf->items[w].gpus == 1 && have[w] < p->wf->items[w].replicas;
@@ -789,9 +827,18 @@ static int run_trial(ctx *c, trial *t, bool *ok, mig_error *e)
         free(left);
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
     }
+    t->repairs = 0;
     for (unsigned g = 0; g < f->n_gpus; g++)
         wgpu_reset(&t->w[g], &f->gpus[g], c->in_d[g]);
-    memset(t->cache_ver, 0, (size_t)f->n_gpus * MIG_MAX_PROFILES * sizeof *t->cache_ver);
+    /* A GPU that is not drained starts every trial in the same state
+     * (version 0), so its version-0 scores carry over between trials; the
+     * rest are recomputed. The cache key of a drained GPU is offset. */
+    for (unsigned g = 0; g < f->n_gpus; g++)
+        for (unsigned q = 0; q < MIG_MAX_PROFILES; q++) {
+            unsigned *v = &t->cache_ver[(size_t)g * MIG_MAX_PROFILES + q];
+            if (*v != (c->in_d[g] ? CACHE_BLANK : 0) + 1)
+                *v = 0;
+        }
     for (unsigned i = 0; i < c->n_items; i++) {
         ord[i] = i;
         t->item_gpu[i] = t->item_gi[i] = -1;
@@ -838,6 +885,14 @@ static int cmp_drain(const void *a, const void *b, void *vf)
 }
 
 #define REPLAN_LOOKAHEAD 12
+
+static unsigned count_d(const ctx *c)
+{
+    unsigned n = 0;
+    for (unsigned g = 0; g < c->p->fleet->n_gpus; g++)
+        n += c->in_d[g];
+    return n;
+}
 
 /* Draining a GPU gains something only if work runs there or its MIG mode
  * may have to flip (an idle MIG-on GPU with idle instances is already
@@ -1032,6 +1087,54 @@ static int finish(ctx *c, trial *t, mig_error *e)
 
 /* ---------------------------------------------------------------- entry points */
 
+static int cmp_name(const void *a, const void *b, void *vwf)
+{
+    const wl_file *wf = vwf;
+    return strcmp(wf->items[*(const unsigned *)a].name, wf->items[*(const unsigned *)b].name);
+}
+
+/* Workload index of a label by binary search over the sorted names. */
+static int find_sorted(const wl_file *wf, const unsigned *sorted, const char *name)
+{
+    unsigned lo = 0, hi = wf->n;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        int r = strcmp(wf->items[sorted[mid]].name, name);
+        if (!r)
+            return (int)sorted[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* Resolve every busy label once (a fleet has thousands of them). */
+static int label_index(ctx *c, mig_error *e)
+{
+    const wl_file *wf = c->p->wf;
+    const fl_fleet *f = c->p->fleet;
+    unsigned *sorted = malloc((wf->n + 1) * sizeof *sorted);
+    c->label_w = malloc(((size_t)f->n_gpus * (MIG_MAX_GI + 1) + 1) * sizeof *c->label_w);
+    if (!sorted || !c->label_w) {
+        free(sorted);
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    }
+    for (unsigned i = 0; i < wf->n; i++)
+        sorted[i] = i;
+    qsort_r(sorted, wf->n, sizeof *sorted, cmp_name, (void *)wf);
+    for (unsigned g = 0; g < f->n_gpus; g++) {
+        const fl_gpu *fg = &f->gpus[g];
+        int *row = &c->label_w[(size_t)g * (MIG_MAX_GI + 1)];
+        for (unsigned i = 0; i < MIG_MAX_GI; i++)
+            row[i] = i < fg->layout.n && fg->running[i][0] ? find_sorted(wf, sorted, fg->running[i]) : -1;
+        row[MIG_MAX_GI] = fg->whole_running[0] ? find_sorted(wf, sorted, fg->whole_running) : -1;
+    }
+    free(sorted);
+    return 0;
+}
+
 static int setup(rp_plan *p, const wl_file *wf, const fl_fleet *f, ctx *c, trial *t,
                  mig_error *e)
 {
@@ -1055,11 +1158,12 @@ static int setup(rp_plan *p, const wl_file *wf, const fl_fleet *f, ctx *c, trial
         !t->w || !t->cache || !t->cache_ver)
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
     advise_all(wf, p->models, p->n_models, p->decisions);
-    return 0;
+    return label_index(c, e);
 }
 
 static void teardown(ctx *c, trial *t)
 {
+    free(c->label_w);
     free(c->items);
     free(c->in_d);
     free(c->order);
@@ -1099,37 +1203,81 @@ int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_
         qsort_r(c.order, c.n_order, sizeof *c.order, cmp_drain, (void *)fleet);
         rc = run_trial(&c, &t, &ok, e);
     }
+    /* If even draining every GPU that could help does not fit the demand,
+     * draining buys nothing: place what fits without drains and report the
+     * rest as unplaced. */
+    double left0 = t.left_share;
+    if (rc == 0 && !ok) {
+        for (unsigned g = 0; g < fleet->n_gpus; g++)
+            c.in_d[g] = drain_useful(&fleet->gpus[g]);
+        bool all_ok;
+        rc = run_trial(&c, &t, &all_ok, e);
+        memset(c.in_d, 0, fleet->n_gpus * sizeof *c.in_d);
+        if (rc == 0 && !all_ok) {
+            rc = run_trial(&c, &t, &ok, e);
+            ok = true; /* stop here: unplaced stays as it is */
+        }
+        t.left_share = left0;
+    }
     /* Greedy drains: each round tries the REPLAN_LOOKAHEAD cheapest GPUs not
      * yet drained and keeps the first that makes everything fit, else the one
      * that leaves the least unplaced. */
+    double prev_left = INFINITY;
+    unsigned stuck = 0;
     while (rc == 0 && !ok) {
+        double left = t.left_share;
+        unsigned more = 0;
         int best = -1;
-        double best_left = INFINITY;
-        unsigned tried = 0;
-        for (unsigned j = 0; j < c.n_order && tried < REPLAN_LOOKAHEAD; j++) {
-            unsigned g = c.order[j];
-            if (c.in_d[g] || !drain_useful(&fleet->gpus[g]))
-                continue;
-            tried++;
-            c.in_d[g] = true;
-            bool ok_g;
-            rc = run_trial(&c, &t, &ok_g, e);
-            c.in_d[g] = false;
+        if (left >= 2) {
+            /* far from fitting: about as many cheap GPUs as whole GPUs' worth is left */
+            more = (unsigned)left;
+        } else {
+            double best_left = INFINITY;
+            unsigned tried = 0;
+            for (unsigned j = 0; j < c.n_order && tried < REPLAN_LOOKAHEAD; j++) {
+                unsigned g = c.order[j];
+                if (c.in_d[g] || !drain_useful(&fleet->gpus[g]))
+                    continue;
+                tried++;
+                c.in_d[g] = true;
+                bool ok_g;
+                rc = run_trial(&c, &t, &ok_g, e);
+                c.in_d[g] = false;
+                if (rc < 0)
+                    break;
+                if (ok_g) {
+                    best = (int)g;
+                    break;
+                }
+                if (t.left_share < best_left - 1e-9) {
+                    best_left = t.left_share;
+                    best = (int)g;
+                }
+            }
             if (rc < 0)
                 break;
-            if (ok_g) {
-                best = (int)g;
-                break;
-            }
-            if (t.left_share < best_left - 1e-9) {
-                best_left = t.left_share;
-                best = (int)g;
+            /* no progress for a while: widen the step (1, 2, 4, ... GPUs) */
+            stuck = best_left >= prev_left - 1e-9 ? stuck + 1 : 0;
+            prev_left = best_left;
+            if (best >= 0)
+                c.in_d[best] = true;
+            more = best < 0 ? 1 : (stuck ? 1u << (stuck < 10 ? stuck - 1 : 9) : 0);
+        }
+        unsigned added = best >= 0;
+        for (unsigned j = 0; j < c.n_order && more; j++) {
+            unsigned g = c.order[j];
+            if (!c.in_d[g] && drain_useful(&fleet->gpus[g])) {
+                c.in_d[g] = true;
+                more--;
+                added++;
             }
         }
-        if (rc < 0 || best < 0)
+        if (!added)
             break;
-        c.in_d[best] = true;
         rc = run_trial(&c, &t, &ok, e);
+        if (getenv("MIGCTL_REPLAN_TRACE"))
+            fprintf(stderr, "round: left %.2f drained-set %u leftover %u ok %d\n", left,
+                    count_d(&c), t.leftover, ok);
     }
     if (rc == 0)
         rc = finish(&c, &t, e);
