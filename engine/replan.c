@@ -886,13 +886,7 @@ static int cmp_drain(const void *a, const void *b, void *vf)
 
 #define REPLAN_LOOKAHEAD 12
 
-static unsigned count_d(const ctx *c)
-{
-    unsigned n = 0;
-    for (unsigned g = 0; g < c->p->fleet->n_gpus; g++)
-        n += c->in_d[g];
-    return n;
-}
+
 
 /* Draining a GPU gains something only if work runs there or its MIG mode
  * may have to flip (an idle MIG-on GPU with idle instances is already
@@ -1275,9 +1269,6 @@ int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_
         if (!added)
             break;
         rc = run_trial(&c, &t, &ok, e);
-        if (getenv("MIGCTL_REPLAN_TRACE"))
-            fprintf(stderr, "round: left %.2f drained-set %u leftover %u ok %d\n", left,
-                    count_d(&c), t.leftover, ok);
     }
     if (rc == 0)
         rc = finish(&c, &t, e);
