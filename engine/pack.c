@@ -439,17 +439,29 @@ static int pack_greedy(const mig_model *m, const unsigned demand[MIG_MAX_PROFILE
                 left -= move;
                 continue;
             }
+            /* open new GPUs full of p (and one with the remainder), so the
+             * free room stays together on the last GPU */
             unsigned per = layout_remaining(m, &empty, p);
-            int st = pack_best_start(m, &empty, p);
-            if (!per || st < 0)
+            if (!per)
                 return mig_fail(e, MIG_ERR_INPUT, "%s cannot be created on an empty %s",
                                 m->profiles[p].name, m->name);
-            mig_layout one = {0};
-            layout_add(&one, p, (unsigned)st);
-            unsigned open = ceil_div(left, per);
-            if (sol_add(s, &one, open, e) < 0)
+            unsigned counts[MIG_MAX_PROFILES] = {0};
+            mig_layout full, rest;
+            counts[p] = left < per ? left : per;
+            if (!place_multiset(m, counts, &full))
+                return mig_fail(e, MIG_ERR_SYSTEM, "internal: %u x %s do not place", counts[p],
+                                m->profiles[p].name);
+            unsigned n_full = left / counts[p];
+            if (sol_add(s, &full, n_full, e) < 0)
                 return -1;
-            left -= open;
+            left -= n_full * counts[p];
+            if (left) {
+                counts[p] = left;
+                if (!place_multiset(m, counts, &rest) || sol_add(s, &rest, 1, e) < 0)
+                    return mig_fail(e, MIG_ERR_SYSTEM, "internal: %u x %s do not place", left,
+                                    m->profiles[p].name);
+                left = 0;
+            }
         }
     }
     /* drop emptied classes */
