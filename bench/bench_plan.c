@@ -312,6 +312,17 @@ static void quality_mix(const char *src)
     free(mm);
     pk_plan_free(&p);
     fl_free(&f);
+    /* the same mix on the mixed fleet of examples/fleet-mix.yaml */
+    char fp[4096];
+    snprintf(fp, sizeof fp, "%s/examples/fleet-mix.yaml", src);
+    if (fl_parse_file(fp, &f, &e) == 0) {
+        if (pack_plan(&wf, &f, &p, &e) == 0) {
+            printf("| realistic mix on examples/fleet-mix.yaml (96 H100 + 32 H200) | %u | %u | - | "
+                   "- | %u |\n", p.gpus_used, p.lower_bound, p.one_per_gpu);
+            pk_plan_free(&p);
+        }
+        fl_free(&f);
+    }
     wl_free(&wf);
 }
 

@@ -400,17 +400,24 @@ static int pack_greedy(const mig_model *m, const unsigned demand[MIG_MAX_PROFILE
     for (unsigned p = 0; p < m->n_profiles; p++)
         if (demand[p])
             order[n++] = p;
-    for (unsigned i = 1; i < n; i++) /* largest first: compute, then memory */
+    mig_layout empty = {0};
+    /* largest first (compute, then memory); among equals the one fewer fit
+     * on a GPU (a +me profile: one per GPU) first, while GPUs have room */
+    for (unsigned i = 1; i < n; i++)
         for (unsigned j = i; j > 0; j--) {
             const mig_gi_profile *a = &m->profiles[order[j - 1]], *b = &m->profiles[order[j]];
-            if (!(b->compute_slices > a->compute_slices ||
-                  (b->compute_slices == a->compute_slices && b->memory_slices > a->memory_slices)))
+            unsigned ca = layout_remaining(m, &empty, order[j - 1]),
+                     cb = layout_remaining(m, &empty, order[j]);
+            bool before = b->compute_slices > a->compute_slices ||
+                          (b->compute_slices == a->compute_slices &&
+                           (b->memory_slices > a->memory_slices ||
+                            (b->memory_slices == a->memory_slices && cb < ca)));
+            if (!before)
                 break;
             unsigned t = order[j];
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
-    mig_layout empty = {0};
     for (unsigned i = 0; i < n; i++) {
         unsigned p = order[i], left = demand[p];
         while (left) {
@@ -473,6 +480,97 @@ static int pack_greedy(const mig_model *m, const unsigned demand[MIG_MAX_PROFILE
     return 0;
 }
 
+/* ---- greedy over configurations (cutting-stock style) ----
+ * The maximal layouts of the demanded profiles are the configurations. Take
+ * the one that covers the most remaining demand, weighted by each slice's
+ * share of the GPU (compute/C + memory/M), as many times as it stays fully
+ * used; repeat. It pairs what the item-by-item greedy keeps apart, e.g. a
+ * 1g.20gb@6 with six 1g.10gb (the 1g.10gb alone strand memory slice 7). */
+
+typedef struct {
+    unsigned n, cap;
+    mig_layout *l;
+} layout_list;
+
+static int collect_layout(const mig_layout *l, void *vctx)
+{
+    layout_list *ll = vctx;
+    if (ll->n == ll->cap) {
+        unsigned nc = ll->cap ? ll->cap * 2 : 64;
+        mig_layout *nl = realloc(ll->l, nc * sizeof *nl);
+        if (!nl)
+            return -1;
+        ll->l = nl;
+        ll->cap = nc;
+    }
+    ll->l[ll->n++] = *l;
+    return 0;
+}
+
+static int pack_by_configs(const mig_model *m, const unsigned demand[MIG_MAX_PROFILES],
+                           int variant, pk_solution *s, mig_error *e)
+{
+    bool allowed[MIG_MAX_PROFILES] = {0};
+    double w[MIG_MAX_PROFILES] = {0};
+    unsigned rem[MIG_MAX_PROFILES];
+    for (unsigned p = 0; p < m->n_profiles; p++) {
+        allowed[p] = demand[p] > 0;
+        rem[p] = demand[p];
+        double wc = (double)m->profiles[p].compute_slices / m->compute_slices,
+               wm = (double)m->profiles[p].memory_slices / m->memory_slices;
+        w[p] = variant / 2 == 0 ? wc + wm : variant / 2 == 1 ? wm : wc;
+    }
+    layout_list ll = {0};
+    if (layout_enumerate_maximal(m, allowed, collect_layout, &ll) < 0) {
+        free(ll.l);
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    }
+    int rc = 0;
+    for (;;) {
+        int best = -1;
+        double best_v = 0;
+        for (unsigned cc = 0; cc < ll.n; cc++) {
+            unsigned c = variant % 2 ? ll.n - 1 - cc : cc; /* ties: first or last */
+            double v = 0;
+            for (unsigned p = 0; p < m->n_profiles; p++) {
+                unsigned k = layout_count(&ll.l[c], p);
+                v += (k < rem[p] ? k : rem[p]) * w[p];
+            }
+            if (v > best_v + 1e-12) {
+                best_v = v;
+                best = (int)c;
+            }
+        }
+        if (best < 0)
+            break;
+        /* the used part of the configuration, and how often it stays full */
+        mig_layout use = {0};
+        unsigned taken[MIG_MAX_PROFILES] = {0}, times = ~0u;
+        for (unsigned i = 0; i < ll.l[best].n; i++) {
+            unsigned p = ll.l[best].gi[i].profile;
+            if (taken[p] < rem[p]) {
+                taken[p]++;
+                layout_add(&use, p, ll.l[best].gi[i].start);
+            }
+        }
+        for (unsigned p = 0; p < m->n_profiles; p++)
+            if (taken[p] && rem[p] / taken[p] < times)
+                times = rem[p] / taken[p];
+        if (times == 0 || times == ~0u)
+            times = 1;
+        /* a partly used configuration only once: the rest may pair better */
+        for (unsigned p = 0; p < m->n_profiles; p++)
+            if (taken[p] < layout_count(&ll.l[best], p))
+                times = 1;
+        if ((rc = sol_add(s, &use, times, e)) < 0)
+            break;
+        for (unsigned p = 0; p < m->n_profiles; p++)
+            rem[p] -= taken[p] * times;
+    }
+    free(ll.l);
+    return rc;
+}
+
 int pack_model(const mig_model *m, const unsigned demand[MIG_MAX_PROFILES], pk_solution *out,
                mig_error *e)
 {
@@ -486,7 +584,20 @@ int pack_model(const mig_model *m, const unsigned demand[MIG_MAX_PROFILES], pk_s
             n[s] = pos[s] >= 0 ? demand[pos[s]] : 0;
         rc = pack_exact(m, pos, n, out, e);
     } else {
+        /* the item greedy, then the configuration greedy under six weightings
+         * and tie orders; keep the fewest GPUs */
         rc = pack_greedy(m, demand, out, e);
+        for (int v = 0; rc == 0 && v < 6 && out->gpus > out->lower_bound; v++) {
+            pk_solution alt = {0};
+            if (pack_by_configs(m, demand, v, &alt, e) == 0 && alt.gpus < out->gpus) {
+                alt.lower_bound = out->lower_bound;
+                pk_solution_free(out);
+                *out = alt;
+            } else {
+                pk_solution_free(&alt);
+            }
+        }
+        mig_error_clear(e);
         if (rc == 0 && out->gpus == out->lower_bound)
             out->exact = true;
     }
