@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/draw.h"
 #include "config/workload.h"
 #include "engine/pack.h"
 #include "engine/replan.h"
@@ -139,7 +140,16 @@ static json_t *replan_json(const rp_plan *p)
     return o;
 }
 
-static void replan_text(const rp_plan *p)
+/* A GPU's state as a slot map, or one line when MIG is off. */
+static void draw_state(const mig_model *m, bool mig, const mig_layout *l, const char *what,
+                       bool color)
+{
+    printf("    %s:%s\n", what, mig ? "" : " MIG off (whole GPU or MPS)");
+    if (mig)
+        draw_layout(stdout, m, l, color);
+}
+
+static void replan_text(const rp_plan *p, bool color)
 {
     plan_print_decisions(p->wf, p->decisions, p->n_models);
     char nm[128];
@@ -189,6 +199,9 @@ static void replan_text(const rp_plan *p)
                 printf(" %s %s%s;", op->op, op->profile, op->busy ? " (busy)" : "");
         }
         printf("\n");
+        const fl_gpu *fg = &p->fleet->gpus[g];
+        draw_state(fg->model, fg->mig_enabled, &fg->layout, "before", color);
+        draw_state(fg->model, p->after[g].use == PK_GPU_MIG, &p->after[g].layout, "after", color);
     }
 }
 
@@ -244,7 +257,7 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
             printf("\n");
             json_decref(o);
         } else {
-            replan_text(&p);
+            replan_text(&p, g->color);
         }
         if (emit && plan_emit_configs("replan", &fleet, p.after, emit, &e) < 0)
             rc = cli_report("replan", &e);
