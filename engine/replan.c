@@ -1250,6 +1250,11 @@ int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_
             }
             if (rc < 0)
                 break;
+            if (best >= 0 && !isfinite(best_left)) {
+                c.in_d[best] = true; /* this drain makes everything fit */
+                rc = run_trial(&c, &t, &ok, e);
+                break;
+            }
             /* no progress for a while: widen the step (1, 2, 4, ... GPUs) */
             stuck = best_left >= prev_left - 1e-9 ? stuck + 1 : 0;
             prev_left = best_left;
