@@ -571,6 +571,107 @@ static int pack_by_configs(const mig_model *m, const unsigned demand[MIG_MAX_PRO
     return rc;
 }
 
+/* ---- configuration LP bound ----
+ * min sum x_c subject to sum_c count_c[p] x_c >= demand[p], x >= 0, over the
+ * maximal layouts c of the demanded profiles (Gilmore-Gomory). Solved as its
+ * dual, max sum demand[p] y_p subject to sum_p count_c[p] y_p <= 1, y >= 0,
+ * by a dense tableau simplex (Bland's rule). Any feasible y bounds the optimum
+ * from below (weak duality), so the y found is scaled back into feasibility
+ * before use: rounding can only make the bound weaker, never wrong. */
+
+#define LP_MAX_ROWS 512
+
+double pack_config_lp(const mig_model *m, const unsigned demand[MIG_MAX_PROFILES])
+{
+    bool allowed[MIG_MAX_PROFILES] = {0};
+    unsigned cols[MIG_MAX_PROFILES], n = 0;
+    for (unsigned p = 0; p < m->n_profiles; p++)
+        if (demand[p]) {
+            allowed[p] = true;
+            cols[n++] = p;
+        }
+    if (!n)
+        return 0;
+    layout_list ll = {0};
+    if (layout_enumerate_maximal(m, allowed, collect_layout, &ll) < 0 || !ll.n || ll.n > LP_MAX_ROWS) {
+        free(ll.l);
+        return 0;
+    }
+    unsigned rows = ll.n, width = n + rows + 1; /* y, slacks, rhs */
+    double *t = calloc((size_t)(rows + 1) * width, sizeof *t);
+    int *basis = calloc(rows, sizeof *basis);
+    double bound = 0;
+    if (!t || !basis)
+        goto done;
+#define T(r, c) t[(size_t)(r) * width + (c)]
+    for (unsigned r = 0; r < rows; r++) {
+        for (unsigned j = 0; j < n; j++)
+            T(r, j) = layout_count(&ll.l[r], cols[j]);
+        T(r, n + r) = 1;
+        T(r, width - 1) = 1;
+        basis[r] = (int)(n + r);
+    }
+    for (unsigned j = 0; j < n; j++)
+        T(rows, j) = -(double)demand[cols[j]]; /* objective row: reduced costs */
+    for (unsigned iter = 0; iter < 10000; iter++) {
+        int enter = -1;
+        for (unsigned j = 0; j < width - 1; j++)
+            if (T(rows, j) < -1e-9) {
+                enter = (int)j; /* Bland: lowest index */
+                break;
+            }
+        if (enter < 0)
+            break;
+        int leave = -1;
+        double best = 0;
+        for (unsigned r = 0; r < rows; r++)
+            if (T(r, enter) > 1e-12) {
+                double ratio = T(r, width - 1) / T(r, enter);
+                if (leave < 0 || ratio < best - 1e-12 ||
+                    (ratio < best + 1e-12 && basis[r] < basis[leave])) {
+                    leave = (int)r;
+                    best = ratio;
+                }
+            }
+        if (leave < 0)
+            break; /* unbounded cannot happen: every y_p appears in some row */
+        double piv = T(leave, enter);
+        for (unsigned c = 0; c < width; c++)
+            T(leave, c) /= piv;
+        for (unsigned r = 0; r <= rows; r++) {
+            if ((int)r == leave || T(r, enter) == 0)
+                continue;
+            double f = T(r, enter);
+            for (unsigned c = 0; c < width; c++)
+                T(r, c) -= f * T(leave, c);
+        }
+        basis[leave] = enter;
+    }
+    /* read y, make it feasible, evaluate */
+    double y[MIG_MAX_PROFILES] = {0};
+    for (unsigned r = 0; r < rows; r++)
+        if (basis[r] < (int)n)
+            y[basis[r]] = T(r, width - 1) > 0 ? T(r, width - 1) : 0;
+    double worst = 0, obj = 0;
+    for (unsigned r = 0; r < rows; r++) {
+        double lhs = 0;
+        for (unsigned j = 0; j < n; j++)
+            lhs += layout_count(&ll.l[r], cols[j]) * y[j];
+        if (lhs > worst)
+            worst = lhs;
+    }
+    for (unsigned j = 0; j < n; j++)
+        obj += demand[cols[j]] * y[j];
+    if (worst > 0)
+        bound = obj / (worst > 1 ? worst : 1);
+#undef T
+done:
+    free(t);
+    free(basis);
+    free(ll.l);
+    return bound;
+}
+
 int pack_model(const mig_model *m, const unsigned demand[MIG_MAX_PROFILES], pk_solution *out,
                mig_error *e)
 {
@@ -587,6 +688,11 @@ int pack_model(const mig_model *m, const unsigned demand[MIG_MAX_PROFILES], pk_s
         /* the item greedy, then the configuration greedy under six weightings
          * and tie orders; keep the fewest GPUs */
         rc = pack_greedy(m, demand, out, e);
+        if (rc == 0 && out->gpus > out->lower_bound) {
+            unsigned lp = (unsigned)ceil(pack_config_lp(m, demand) - 1e-6);
+            if (lp > out->lower_bound)
+                out->lower_bound = lp;
+        }
         for (int v = 0; rc == 0 && v < 6 && out->gpus > out->lower_bound; v++) {
             pk_solution alt = {0};
             if (pack_by_configs(m, demand, v, &alt, e) == 0 && alt.gpus < out->gpus) {
@@ -1071,8 +1177,14 @@ static void plan_bounds(pk_plan *p, mig_error *e)
     }
     unsigned lb = (unsigned)ceil(fmax(sc, sm) - 1e-9);
     if (one_model && p->n_inst && p->inst[0].model >= 0) {
-        unsigned add = whole + (unsigned)ceil(fmax(mps_c, mps_m) - 1e-9) +
-                       pack_lower_bound(p->models[p->inst[0].model], demand);
+        const mig_model *m = p->models[p->inst[0].model];
+        unsigned mig_lb = pack_lower_bound(m, demand);
+        if (!pack_is_standard(m, demand)) { /* the exact packer needs no LP */
+            unsigned lp = (unsigned)ceil(pack_config_lp(m, demand) - 1e-6);
+            if (lp > mig_lb)
+                mig_lb = lp;
+        }
+        unsigned add = whole + (unsigned)ceil(fmax(mps_c, mps_m) - 1e-9) + mig_lb;
         if (add > lb)
             lb = add;
     }

@@ -56,6 +56,11 @@ void pk_solution_free(pk_solution *s);
  * of mig-scheduling.md 3.2 for the standard shapes). */
 unsigned pack_lower_bound(const mig_model *m, const unsigned demand[MIG_MAX_PROFILES]);
 
+/* The configuration LP (Gilmore-Gomory over the maximal layouts of the
+ * demanded profiles): a lower bound on the GPUs, often tighter than the
+ * above; pack_model uses its ceiling when its greedies miss the bound. */
+double pack_config_lp(const mig_model *m, const unsigned demand[MIG_MAX_PROFILES]);
+
 /* Are all demanded profiles standard shapes, so pack_model is exact? */
 bool pack_is_standard(const mig_model *m, const unsigned demand[MIG_MAX_PROFILES]);
 

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +172,7 @@ static void random_vs_brute_force(const char *model, bool with_double, unsigned 
     unsigned *memo = malloc(bf_states() * sizeof *memo);
     assert_non_null(memo);
     memset(memo, 0xff, bf_states() * sizeof *memo);
-    unsigned seed = 12345u + (with_double ? 7u : 0u);
+    unsigned seed = 12345u + (with_double ? 7u : 0u), lp_tighter = 0;
     *equal = *total = 0;
     for (unsigned t = 0; t < trials; t++) {
         unsigned v[BF_DIMS] = {0}, demand[MIG_MAX_PROFILES] = {0};
@@ -197,9 +198,14 @@ static void random_vs_brute_force(const char *model, bool with_double, unsigned 
         }
         *equal += s.gpus == opt;
         (*total)++;
+        if (s.lower_bound > pack_lower_bound(m, demand))
+            lp_tighter++;
         pk_solution_free(&s);
     }
     free(memo);
+    if (with_double)
+        print_message("%s: configuration LP raised the bound on %u of %u\n", model, lp_tighter,
+                      *total);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -229,6 +235,52 @@ static void test_greedy_with_double_memory_1g(void **state)
     random_vs_brute_force("H100-SXM5-80GB", true, 500, &eq, &n);
     print_message("with 1g.20gb: %u of %u random demands packed at the optimum\n", eq, n);
     assert_true(eq * 10 >= n * 8); /* at least 80% optimal; the rest within one GPU */
+}
+
+/* The configuration LP never exceeds the brute-force optimum (5,000 small
+ * demands with 1g.20gb), and on larger demands where the simple bounds sit
+ * below the packing it raises them. */
+static void test_lp_bound(void **state)
+{
+    (void)state;
+    const mig_model *m = mig_model_by_name("H100-SXM5-80GB");
+    static bf_ctx c;
+    bf_setup(&c, m, true);
+    unsigned *memo = malloc(bf_states() * sizeof *memo);
+    assert_non_null(memo);
+    memset(memo, 0xff, bf_states() * sizeof *memo);
+    unsigned seed = 4711, loose = 0, tighter = 0, lp_above_simple = 0;
+    for (int t = 0; t < 5000; t++) {
+        unsigned v[BF_DIMS] = {0}, demand[MIG_MAX_PROFILES] = {0};
+        for (int d = 0; d < BF_DIMS; d++)
+            if (c.pos[d] >= 0)
+                demand[c.pos[d]] = v[d] = lcg(&seed) % (bf_max[d] + 1);
+        double lp = pack_config_lp(m, demand);
+        unsigned opt = bf_opt(&c, memo, v);
+        assert_true(lp <= opt + 1e-6);
+        lp_above_simple += ceil(lp - 1e-6) > pack_lower_bound(m, demand);
+    }
+    free(memo);
+    const char *names[] = {"1g.10gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb", "1g.20gb"};
+    for (int t = 0; t < 5000; t++) {
+        unsigned demand[MIG_MAX_PROFILES] = {0};
+        for (int k = 0; k < 6; k++)
+            demand[mig_profile_pos(m, mig_profile_by_name(m, names[k]))] = lcg(&seed) % 6;
+        pk_solution s;
+        mig_error e = {0};
+        assert_int_equal(pack_model(m, demand, &s, &e), 0);
+        assert_true(s.lower_bound <= s.gpus);
+        unsigned simple = pack_lower_bound(m, demand);
+        if (s.gpus > simple) {
+            loose++;
+            tighter += s.lower_bound > simple;
+        }
+        pk_solution_free(&s);
+    }
+    print_message("LP above the simple bounds on %u small demands; packing above the simple "
+                  "bounds on %u larger ones, LP raised %u of them to prove optimality\n",
+                  lp_above_simple, loose, tighter);
+    assert_true(loose > 0 && tighter * 2 >= loose);
 }
 
 static void test_large_demand_exact_and_fast(void **state)
@@ -450,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_exact_matches_brute_force_h100),
         cmocka_unit_test(test_exact_matches_brute_force_other_models),
         cmocka_unit_test(test_greedy_with_double_memory_1g),
+        cmocka_unit_test(test_lp_bound),
         cmocka_unit_test(test_large_demand_exact_and_fast),
         cmocka_unit_test(test_lower_bound_structural),
         cmocka_unit_test(test_greedy_other_geometry_valid),
