@@ -10,14 +10,14 @@
  *   2. p2p, or gpus > 1                                  -> whole GPU(s), MIG off
  *   3. a pinned profile: used as given when it exists on the model and holds
  *      the memory                                        -> mig, else unplaced
- *   4. memory or compute beyond every partial slice      -> whole GPU
- *   5. throughput per GPU better on the whole card: from the workload's
+ *   4. throughput per GPU better on the whole card: from the workload's
  *      figures (whole vs the best set of slices on one GPU), or, for a
  *      bandwidth-bound workload without figures, from the HBM share a slice
  *      gets (its memory slices / the card's): the card when no profile that
  *      holds it, replicated on one GPU, reaches the whole bandwidth
  *                                                        -> whole GPU
  *      else (bandwidth-bound) the smallest profile that does -> mig
+ *   5. memory or compute beyond every partial slice      -> whole GPU
  *   6. the smallest profile that holds memory and compute (+me when media)
  *   7. isolation none/preferred, compute given, small: an MPS share when it
  *      needs fewer GPUs for the replicas than step 6's profile (none: any
