@@ -16,18 +16,11 @@
 
 #include "cli/cli.h"
 #include "cli/draw.h"
+#include "cli/plan_output.h"
 #include "config/workload.h"
 #include "engine/pack.h"
 #include "engine/replan.h"
 
-/* from cmd_plan.c */
-int plan_load_fleet(cli_globals *g, const char *verb, const char *path, bool live, fl_fleet *f,
-                    mig_error *e);
-int plan_emit_configs(const char *verb, const fl_fleet *f, const pk_gpu *gpus, const char *dir,
-                      mig_error *e);
-json_t *plan_gpu_json(const fl_fleet *f, const pk_gpu *gpus, unsigned g);
-void plan_print_decisions(const wl_file *wf, const adv_decision *d, unsigned n_models);
-json_t *plan_decisions_json(const wl_file *wf, const adv_decision *d, unsigned n_models);
 
 static void usage(FILE *out)
 {
