@@ -286,7 +286,7 @@ int cfg_parse_device_filter(const char *s, cfg_device_filter *out)
 
 static int one_filter(pctx *p, yaml_node_t *x, cfg_entry *en)
 {
-    const char *s;
+    const char *s = NULL;
     if (text_of(p, x, "a device-filter", &s) < 0)
         return -1;
     if (cfg_parse_device_filter(s, &en->filters[en->n_filters]) < 0)
@@ -331,7 +331,7 @@ static int parse_strings(pctx *p, yaml_node_t *v, const char *key, item_check ch
         return nomem(p);
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
         yaml_node_t *x = node(p, *it);
-        const char *s;
+        const char *s = NULL;
         if (!x || spend(p, x) < 0 || text_of(p, x, key, &s) < 0)
             return -1;
         if (!*s)

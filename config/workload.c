@@ -69,7 +69,7 @@ static int want_scalar(yctx *y, const yaml_node_t *n, const char *what, const ch
 
 static int want_string(yctx *y, const yaml_node_t *n, const char *what, char *buf, size_t len)
 {
-    const char *s;
+    const char *s = NULL;
     if (want_scalar(y, n, what, &s) < 0)
         return -1;
     if (strlen(s) >= len)
@@ -84,7 +84,7 @@ static int want_string(yctx *y, const yaml_node_t *n, const char *what, char *bu
 static int want_uint(yctx *y, const yaml_node_t *n, const char *what, unsigned max,
                      unsigned *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (want_scalar(y, n, what, &s) < 0)
         return -1;
     char *end;
@@ -98,7 +98,7 @@ static int want_uint(yctx *y, const yaml_node_t *n, const char *what, unsigned m
 
 static int want_bool(yctx *y, const yaml_node_t *n, const char *what, bool *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (want_scalar(y, n, what, &s) < 0)
         return -1;
     static const char *yes[] = {"true", "yes", "on"}, *no[] = {"false", "no", "off"};
@@ -260,7 +260,7 @@ int wl_parse_fraction(const char *text, double *out)
 
 static int want_number(yctx *y, const yaml_node_t *n, const char *what, double *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (want_scalar(y, n, what, &s) < 0)
         return -1;
     char *end;
@@ -317,7 +317,7 @@ static int parse_throughput(yctx *y, const yaml_node_t *map, wl_workload *w)
 
 static int parse_isolation(yctx *y, const yaml_node_t *n, wl_isolation *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (want_scalar(y, n, "isolation", &s) < 0)
         return -1;
     for (int i = 0; i < 3; i++)
@@ -328,7 +328,7 @@ static int parse_isolation(yctx *y, const yaml_node_t *n, wl_isolation *out)
 
 static int parse_workload_key(yctx *y, const char *k, const yaml_node_t *v, wl_workload *w)
 {
-    const char *s;
+    const char *s = NULL;
     if (!strcmp(k, "name"))
         return want_string(y, v, "name", w->name, sizeof w->name);
     if (!strcmp(k, "replicas"))
@@ -487,7 +487,7 @@ const char *wl_isolation_name(wl_isolation i)
 /* "3g.40gb@4" resolved against the GPU's model into a profile position. */
 static int parse_placement(yctx *y, const yaml_node_t *n, const mig_model *m, mig_gi_place *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (want_scalar(y, n, "layout entry", &s) < 0)
         return -1;
     char prof[MIG_NAME_LEN];
@@ -620,7 +620,7 @@ static int parse_gpu_entry(yctx *y, const yaml_node_t *map, fl_gpu *g, unsigned 
     const yaml_node_t *v = find_key(y, map, "model");
     if (!v)
         return fail_at(y, map, "a GPU entry needs model: (see migctl models)");
-    const char *ms;
+    const char *ms = NULL;
     if (want_scalar(y, v, "model", &ms) < 0)
         return -1;
     if (!(g->model = mig_model_by_name(ms)))

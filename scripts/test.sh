@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: the whole test suite, as CI runs it. Installs dependencies, builds
-# with -Werror, runs every test (unit, CLI on both backends, shim ABI test),
-# then builds again under AddressSanitizer + UBSan and runs everything again.
+# with -Werror, runs every test (unit, CLI on both backends, shim ABI test,
+# fuzz corpus replay), checks an -O3 build compiles without warnings, then
+# builds again under AddressSanitizer + UBSan and runs everything again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -12,6 +13,10 @@ echo "== build (-Werror) and test"
 cmake -S . -B build -G Ninja -DMIGCTL_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== build optimised (-O3 -Werror: its warnings differ from -O2's)"
+cmake -S . -B build-release -G Ninja -DMIGCTL_WERROR=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-release -j"$jobs"
 
 echo "== build under AddressSanitizer + UBSan and test"
 cmake -S . -B build-asan -G Ninja -DMIGCTL_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \

@@ -781,11 +781,11 @@ static void assign_rec(assign_ctx *a, unsigned j, unsigned used_slots, int sum)
 {
     if (a->best >= 0 && sum >= a->best)
         return;
-    if (j == a->n_want) {
+    if (j == a->n_want || j >= MIG_MAX_GI) {
         a->best = sum;
         return;
     }
-    for (unsigned sl = 0; sl < a->n_slots; sl++)
+    for (unsigned sl = 0; sl < a->n_slots && sl < MIG_MAX_GI; sl++)
         if (!(used_slots >> sl & 1u) && a->cost[sl][j] >= 0)
             assign_rec(a, j + 1, used_slots | 1u << sl, sum + a->cost[sl][j]);
 }
