@@ -254,7 +254,9 @@ void plan_print_gpu(FILE *out, const mig_plan *p, const mig_gpu_plan *gp, const 
     box b[MIG_MAX_GI];
     draw_ruler(out, slices);
     unsigned n = before_boxes(p, gp, g, b);
-    draw_bar(out, "before", slices, b, n, color);
+    /* Only a GPU that changes has a before and an after. */
+    bool changes = gp->status == MIG_GPU_CHANGE || gp->status == MIG_GPU_BLOCKED;
+    draw_bar(out, changes ? "before" : "now", slices, b, n, color);
     if (!g->mig_current)
         fprintf(out, "  %-7s(MIG off)\n", "");
     if (gp->status == MIG_GPU_IMPOSSIBLE || gp->status == MIG_GPU_UNCHANGED)
