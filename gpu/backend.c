@@ -4,6 +4,7 @@
  * same binary runs on a GPU node and on a laptop; status prints which one
  * answered.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +38,13 @@ int backend_open(const char *which, const char *sim_path, mig_backend **out, mig
         return sim_backend_open(sim_path, out, e);
     if (nvml_backend_open(lib, out, e) == 0)
         return 0;
-    return sim_backend_open(sim_default_path(NULL), out, e);
+    char why_not_nvml[sizeof e->msg];
+    snprintf(why_not_nvml, sizeof why_not_nvml, "%s", e->msg);
+    if (sim_backend_open(sim_default_path(NULL), out, e) == 0)
+        return 0;
+    /* Neither: say both, so a user on a GPU node sees why NVML failed. */
+    mig_error_prefix(e, "no GPU through NVML (%s), and the simulator", why_not_nvml);
+    return -1;
 }
 
 void backend_close(mig_backend *b)

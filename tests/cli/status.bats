@@ -124,3 +124,12 @@ partition() {
         [[ "$output" == *"migctl sim init"* ]]
     fi
 }
+
+@test "with no GPU and no state file, status says why NVML failed and how to start a simulator" {
+  unset MIGCTL_SIM_STATE MIGCTL_BACKEND
+  MIGCTL_NVML_LIB=/nonexistent/libnvidia-ml.so.1 run "$MIGCTL" status
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"no GPU through NVML"*"/nonexistent/libnvidia-ml.so.1"* ]]
+  [[ "$output" == *"migctl sim init"* ]]
+  [ "${#lines[@]}" -eq 1 ]
+}
