@@ -8,6 +8,9 @@
  *                                 simulator's message, and its mig_err_kind
  *                                 as the return value (0: no such failure).
  *
+ * With $MIGSIM_INIT_LOG set, every nvmlInit appends a line "nvmlInit <pid>"
+ * to that file, so tests can count how often a program initialises NVML.
+ *
  * The state file is named by $MIGCTL_SIM_STATE when nvmlInit runs. Every
  * change opens it under an exclusive lock and rewrites it (gpu/sim.h), so
  * several processes see each other's changes as they would on a real driver.
@@ -306,8 +309,19 @@ int shim_commit_end(sim_state *s, int rc)
 
 /* ------------------------------------------------------------ API */
 
+static void log_init(void)
+{
+    const char *log = getenv("MIGSIM_INIT_LOG");
+    FILE *f = log && *log ? fopen(log, "a") : NULL;
+    if (f) {
+        fprintf(f, "nvmlInit %ld\n", (long)getpid());
+        fclose(f);
+    }
+}
+
 static nvmlReturn_t shim_init(void)
 {
+    log_init();
     mig_error_clear(&last_error);
     mig_error e;
     mig_error_clear(&e);

@@ -292,3 +292,13 @@ node_state() {
     [ "$(cat "$tmp/result")" = "failed" ]
     [ "$(node_state)" = "$before" ]
 }
+
+@test "an apply of many operations initialises NVML once (nvml backend over the shim)" {
+    [ "$MIGCTL_BACKEND" = nvml ] || skip "counts nvmlInit calls in the shim"
+    init 4xH100-SXM5-80GB
+    export MIGSIM_INIT_LOG="$BATS_TEST_TMPDIR/init.log"
+    run --separate-stderr "$MIGCTL" apply -f "$MIGCTL_SOURCE_DIR/scripts/demo-node.yaml" -c demo --json
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | jq '.operations | length')" -gt 20 ]
+    [ "$(wc -l < "$MIGSIM_INIT_LOG")" -eq 1 ]
+}
