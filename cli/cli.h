@@ -61,6 +61,11 @@ int cli_report(const char *verb, const mig_error *e);
 /* Usage error: print "migctl <verb>: <message>\nTry 'migctl <verb> --help'." and return 2. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* After getopt_long returned ':' (a value missing; the optstring must start
+ * with ':') or '?' (an unknown option) with opterr = 0: one usage line naming
+ * the option, exit code 2. */
+int cli_option_error(const char *verb, int c, char **argv);
+
 /* Parse a non-negative integer argument; false on junk or overflow. */
 bool cli_parse_uint(const char *s, unsigned *out);
 

@@ -46,6 +46,7 @@ static void apply_usage(FILE *out)
             "      --json              print the result as JSON (progress goes to stderr)\n"
             "  -h, --help              this help\n\n"
             "SIGTERM/SIGINT stop it after the operation under way and roll back.\n"
+            "A closed standard output (migctl apply | head) does not stop it.\n"
             "Exit: 0 applied or unchanged, 1 refused (busy or impossible) or a mode change\n"
             "pending a reset, 2 bad input, 3 an operation or hook failed (rolled back).\n",
             HOOK_DEFAULT_TIMEOUT_S, MIG_JOURNAL_DEFAULT_PATH, MIG_LOCK_DEFAULT_PATH);
@@ -151,6 +152,16 @@ static void on_signal(int sig)
     interrupted = sig;
 }
 
+/* A reader that goes away (migctl apply | head) is no request to stop: with
+ * SIGPIPE's default action the apply would die between two operations and
+ * leave a journal for the next run. A handler that does nothing (not SIG_IGN,
+ * which hooks would inherit across exec) turns it into EPIPE on the write,
+ * which the apply can ignore and carry on. */
+static void on_sigpipe(int sig)
+{
+    (void)sig;
+}
+
 static void catch_signals(void)
 {
     struct sigaction sa;
@@ -161,6 +172,8 @@ static void catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_sigpipe;
+    sigaction(SIGPIPE, &sa, NULL);
 }
 
 static void on_lock_wait(const char *path, long holder, void *ctx)
@@ -291,7 +304,8 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
     res->have_session = true;
     if (apply_prepare(res->b, c, &o, &res->s, &e) < 0) {
         if (e.kind == MIG_ERR_INPUT)
-            reconcile_error_in_file(&e, a->config_file); /* "line:col" -> "file:line:col" */
+            reconcile_error_in_file(&e, strcmp(a->config_file, "-") ? a->config_file : "<stdin>");
+            /* "line:col" -> "file:line:col" */
         return early_failure(a, &e);
     }
     if (res->s.stale_journal)

@@ -206,7 +206,8 @@ int cmd_create(int argc, char **argv, cli_globals *g)
     bool have_gpu = false;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "i:Ch", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:Ch", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (!cli_parse_uint(optarg, &a.gpu))
@@ -216,7 +217,7 @@ int cmd_create(int argc, char **argv, cli_globals *g)
         case 'C': a.with_ci = true; break;
         case 'j': a.json = true; break;
         case 'h': create_usage(stdout); return 0;
-        default: return cli_usage_error("create", "unknown option");
+        default: return cli_option_error("create", c, argv);
         }
     }
     if (!have_gpu)

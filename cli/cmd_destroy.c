@@ -142,7 +142,8 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
     bool have_gpu = false, have_gi = false;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (!cli_parse_uint(optarg, &a.gpu))
@@ -162,7 +163,7 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
         case 'f': a.force = true; break;
         case 'j': a.json = true; break;
         case 'h': destroy_usage(stdout); return 0;
-        default: return cli_usage_error("destroy", "unknown option");
+        default: return cli_option_error("destroy", c, argv);
         }
     }
     if (optind < argc)

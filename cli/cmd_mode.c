@@ -166,7 +166,8 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
     bool have_gpu = false;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (!cli_parse_uint(optarg, &a.gpu))
@@ -177,17 +178,19 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
         case 'r': a.reset = true; break;
         case 'f': a.force = true; break;
         case 'h': mode_usage(stdout); return 0;
-        default: return cli_usage_error("mode", "unknown option");
+        default: return cli_option_error("mode", c, argv);
         }
     }
     if (!have_gpu)
         return cli_usage_error("mode", "-i N (the GPU) is required");
     int rest = argc - optind;
     if (a.reset && rest)
-        return cli_usage_error("mode", "--reset takes no on/off");
+        return cli_usage_error("mode", "--reset takes no on/off, not '%s'", argv[optind]);
     if (!a.reset) {
-        if (rest != 1)
+        if (rest == 0)
             return cli_usage_error("mode", "say on or off");
+        if (rest > 1)
+            return cli_usage_error("mode", "unexpected argument '%s'", argv[optind + 1]);
         const char *w = argv[optind];
         if (strcmp(w, "on") == 0 || strcmp(w, "1") == 0 || strcmp(w, "enable") == 0)
             a.want = true;

@@ -79,13 +79,13 @@ static int sim_init_cmd(int argc, char **argv, const char *path)
     const char *spec = NULL;
     bool swizzled = false, force = false;
     int c;
-    while ((c = getopt_long(argc, argv, "g:sfh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":g:sfh", opts, NULL)) != -1) {
         switch (c) {
         case 'g': spec = optarg; break;
         case 's': swizzled = true; break;
         case 'f': force = true; break;
         case 'h': sim_usage(stdout); return 0;
-        default: return cli_usage_error("sim init", "unknown option");
+        default: return cli_option_error("sim init", c, argv);
         }
     }
     if (optind < argc)
@@ -157,7 +157,7 @@ static int sim_procs_cmd(int argc, char **argv, const char *path)
     bool have_gpu = false, have_start = false, have_stop = false;
     unsigned v;
     int c;
-    while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (parse_int_opt("sim procs", "-i", optarg, &r.gpu))
@@ -181,7 +181,7 @@ static int sim_procs_cmd(int argc, char **argv, const char *path)
                 return 2;
             break;
         case 'h': sim_usage(stdout); return 0;
-        default: return cli_usage_error("sim procs", "unknown option");
+        default: return cli_option_error("sim procs", c, argv);
         }
     }
     if (optind < argc)
@@ -263,7 +263,7 @@ static int sim_fault_cmd(int argc, char **argv, const char *path)
     fault_req r = {.rc = NVML_ERROR_UNKNOWN};
     bool have_rc = false;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (parse_int_opt("sim fault", "--fail-op", optarg, &r.fail_op))
@@ -285,7 +285,7 @@ static int sim_fault_cmd(int argc, char **argv, const char *path)
             break;
         case 'c': r.clear = true; break;
         case 'h': sim_usage(stdout); return 0;
-        default: return cli_usage_error("sim fault", "unknown option");
+        default: return cli_option_error("sim fault", c, argv);
         }
     }
     if (optind < argc)
@@ -388,6 +388,7 @@ int cmd_sim(int argc, char **argv, cli_globals *g)
         if (!help && need_path(g, &path))
             return 2;
         optind = 0; /* restart getopt for the subcommand's own argv */
+        opterr = 0;
         return subs[i].fn(argc - 1, argv + 1, path);
     }
     return cli_usage_error("sim", "unknown subcommand '%s' (init, procs, fault, reboot, show)",

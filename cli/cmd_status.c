@@ -171,7 +171,8 @@ int cmd_status(int argc, char **argv, cli_globals *g)
     unsigned only = 0;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (!cli_parse_uint(optarg, &only))
@@ -180,7 +181,7 @@ int cmd_status(int argc, char **argv, cli_globals *g)
             break;
         case 'j': json = true; break;
         case 'h': status_usage(stdout); return 0;
-        default: return cli_usage_error("status", "unknown option");
+        default: return cli_option_error("status", c, argv);
         }
     }
     if (optind < argc)

@@ -2,11 +2,14 @@
  * common.c: helpers every verb uses: opening the backend the global options
  * name, printing an error once with the right exit code, number parsing.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 
@@ -73,6 +76,16 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'migctl %s --help'.\n", verb);
     return 2;
+}
+
+int cli_option_error(const char *verb, int c, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "";
+    if (c == ':')
+        return cli_usage_error(verb, "%s needs a value", arg);
+    if (optopt > 0 && optopt < 128 && isgraph(optopt) && strncmp(arg, "--", 2) != 0)
+        return cli_usage_error(verb, "unknown option '-%c'", optopt);
+    return cli_usage_error(verb, "unknown option '%s'", arg);
 }
 
 bool cli_parse_uint(const char *s, unsigned *out)

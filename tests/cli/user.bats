@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# user.bats: the CLI as a demanding operator meets it: bad options answered
+# in one line, stdin named as such, a closed pipe that does not break an
+# apply. Runs once per backend (sim, and nvml over the shim).
+
+setup() {
+    export MIGCTL_SIM_STATE="$BATS_TEST_TMPDIR/state.json"
+    "$MIGCTL" sim init --gpus 2xH100-SXM5-80GB,1xA100-SXM4-40GB >/dev/null
+}
+
+# Exactly: "migctl VERB: MESSAGE" and "Try 'migctl VERB --help'.", nothing else.
+one_usage_line() {
+    local verb="$1" msg="$2"
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 2 ]
+    [ "${lines[0]}" = "migctl $verb: $msg" ]
+    [ "${lines[1]}" = "Try 'migctl $verb --help'." ]
+}
+
+@test "an option without its value is named in one line, not called unknown" {
+    run "$MIGCTL" status -i
+    one_usage_line status "-i needs a value"
+    run "$MIGCTL" create -i
+    one_usage_line create "-i needs a value"
+    run "$MIGCTL" destroy -i 0 --gi
+    one_usage_line destroy "--gi needs a value"
+    run "$MIGCTL" mode -i
+    one_usage_line mode "-i needs a value"
+    run "$MIGCTL" sim init --gpus
+    one_usage_line "sim init" "--gpus needs a value"
+    run "$MIGCTL" sim procs -i 0 --count
+    one_usage_line "sim procs" "--count needs a value"
+    run "$MIGCTL" sim fault --fail-op
+    one_usage_line "sim fault" "--fail-op needs a value"
+}
+
+@test "an unknown option is named in one line" {
+    run "$MIGCTL" status --bogus
+    one_usage_line status "unknown option '--bogus'"
+    run "$MIGCTL" status -z
+    one_usage_line status "unknown option '-z'"
+    run "$MIGCTL" create -i 0 -Cx 1g.10gb
+    one_usage_line create "unknown option '-x'"
+    run "$MIGCTL" destroy -i 0 --gi 1 --nope
+    one_usage_line destroy "unknown option '--nope'"
+    run "$MIGCTL" mode -i 0 --bogus on
+    one_usage_line mode "unknown option '--bogus'"
+    run "$MIGCTL" sim init --gpus 1xA30-24GB --bogus
+    one_usage_line "sim init" "unknown option '--bogus'"
+    run "$MIGCTL" sim procs -q
+    one_usage_line "sim procs" "unknown option '-q'"
+    run "$MIGCTL" sim fault --nope
+    one_usage_line "sim fault" "unknown option '--nope'"
+}
+
+@test "mode: an extra word is named as such, not 'say on or off'" {
+    run "$MIGCTL" mode -i 0 on off
+    one_usage_line mode "unexpected argument 'off'"
+    run "$MIGCTL" mode -i 0 --reset on
+    one_usage_line mode "--reset takes no on/off, not 'on'"
+    run "$MIGCTL" mode -i 0
+    one_usage_line mode "say on or off"
+    run "$MIGCTL" status -i 0 --json
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'"current": false'* ]]
+}
+
+@test "apply -f -: an error in the config read from stdin says <stdin>:line:col" {
+    printf 'version: v1\nmig-configs:\n  c:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        "2g.20gb": 1\n' >"$BATS_TEST_TMPDIR/c.yaml"
+    run "$MIGCTL" apply -f - --dry-run <"$BATS_TEST_TMPDIR/c.yaml"
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == "migctl: apply: <stdin>:7:9: no profile '2g.20gb' on A100-SXM4-40GB"* ]]
+    run "$MIGCTL" apply -f "$BATS_TEST_TMPDIR/c.yaml" --dry-run
+    [ "$status" -eq 2 ]
+    [[ "${lines[0]}" == "migctl: apply: $BATS_TEST_TMPDIR/c.yaml:7:9: no profile '2g.20gb'"* ]]
+}
+
+# Run "$@" with its stdout a pipe whose reader is already gone, SIGPIPE at
+# its default action (as under a shell's `| head`), deterministically.
+closed_stdout() {
+    perl -e 'pipe(my $r, my $w) or die; close $r; open(STDOUT, ">&", $w) or die;
+             $SIG{PIPE} = "DEFAULT"; exec @ARGV or die' -- "$@"
+}
+
+@test "apply into a closed pipe (| head) finishes the transaction: no stale journal" {
+    printf 'version: v1\nmig-configs:\n  c:\n    - devices: [0, 1]\n      mig-enabled: true\n      mig-devices:\n        "1g.10gb": 2\n        "2g.20gb": 1\n        "3g.40gb": 1\n' >"$BATS_TEST_TMPDIR/c.yaml"
+    run closed_stdout "$MIGCTL" apply -f "$BATS_TEST_TMPDIR/c.yaml"
+    [ "$status" -eq 0 ]
+    [ ! -e "$MIGCTL_SIM_STATE.journal" ]
+    run "$MIGCTL" assert -f "$BATS_TEST_TMPDIR/c.yaml" --placements
+    [ "$status" -eq 0 ]
+    run "$MIGCTL" apply -f "$BATS_TEST_TMPDIR/c.yaml"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"interrupted"* ]]
+    [[ "$output" == *"already applied"* ]]
+    # --json: the same
+    "$MIGCTL" sim reboot >/dev/null
+    run closed_stdout "$MIGCTL" apply -f "$BATS_TEST_TMPDIR/c.yaml" --json
+    [ "$status" -eq 0 ]
+    [ ! -e "$MIGCTL_SIM_STATE.journal" ]
+    run "$MIGCTL" assert -f "$BATS_TEST_TMPDIR/c.yaml"
+    [ "$status" -eq 0 ]
+}
+
+@test "a read verb into a closed pipe dies quietly and leaves the node as it was" {
+    before=$(sha256sum "$MIGCTL_SIM_STATE")
+    run closed_stdout "$MIGCTL" status
+    [ "$status" -eq 0 ] || [ "$status" -eq 141 ] # nothing to say, or SIGPIPE
+    [ -z "$output" ]
+    [ "$(sha256sum "$MIGCTL_SIM_STATE")" = "$before" ]
+    run "$MIGCTL" status --json
+    [ "$status" -eq 0 ]
+}
