@@ -528,8 +528,13 @@ static int journal_begin(exec_ctx *x, mig_error *e)
     return journal_update(x, e);
 }
 
-/* Reset (or mark pending) the GPUs an earlier apply left awaiting a reset. */
-static int resolve_awaiting(exec_ctx *x, mig_error *e)
+/* Reset (or mark pending) the GPUs an earlier apply left awaiting a reset.
+ * A pending enable is reset before the ops (its GIs need MIG current); a
+ * pending disable after them: the GPU may still hold instances the plan
+ * destroys, and a reset first would wipe them under the plan's destroys.
+ * after=false: the enables (and, without --reset, marks every awaiting GPU
+ * pending); after=true: the disables. */
+static int resolve_awaiting(exec_ctx *x, bool after, mig_error *e)
 {
     for (unsigned i = 0; i < x->s->plan.n_gpus; i++) {
         const mig_gpu_plan *gp = &x->s->plan.gpus[i];
@@ -539,6 +544,8 @@ static int resolve_awaiting(exec_ctx *x, mig_error *e)
         int pos = pos_of(x->s, gp->gpu);
         x->touched[pos] = true;
         if (!x->o->reset) {
+            if (after)
+                continue;
             x->pending[pos] = true;
             snprintf(x->pending_why[pos], sizeof x->pending_why[pos],
                      "MIG mode %s is pending a GPU reset (held by %u process%s); stop them and "
@@ -546,6 +553,8 @@ static int resolve_awaiting(exec_ctx *x, mig_error *e)
                      g->mig_pending ? "on" : "off", g->n_procs, g->n_procs == 1 ? "" : "es");
             continue;
         }
+        if (g->mig_pending == after)
+            continue;
         progress(x->o, "[reset] GPU %u: reset to make MIG mode %s current ... ", gp->gpu,
                  g->mig_pending ? "on" : "off");
         if (x->b->ops->reset(x->b, gp->gpu, e) < 0) {
@@ -743,7 +752,8 @@ static void execute_changes(exec_ctx *x)
         fail_report(r, &e); /* before the first op: nothing changed */
         return;
     }
-    if (resolve_awaiting(x, &e) < 0 || run_ops(x, &e) < 0 || verify(x, &e) < 0) {
+    if (resolve_awaiting(x, false, &e) < 0 || run_ops(x, &e) < 0 ||
+        resolve_awaiting(x, true, &e) < 0 || verify(x, &e) < 0) {
         fail_report(r, &e);
         rollback(x);
         if (r->restored)

@@ -1,0 +1,172 @@
+/*
+ * test_engine_review.c: targeted cases for the engine's safety and
+ * exactness that the broad suites (test_apply, test_reconcile) do not reach:
+ *  - an Ampere GPU whose MIG disable awaits a reset while it still holds
+ *    instances: apply --reset must destroy them first and reset after, not
+ *    reset first (which wipes them) and then fail on the destroys.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/apply.h"
+#include "gpu/sim.h"
+#include "util/nvml_rc.h"
+
+static char dir[256], state_path[512], journal_path[512];
+
+static int setup(void **st)
+{
+    (void)st;
+    snprintf(dir, sizeof dir, "/tmp/migctl-test-engine-review-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(state_path, sizeof state_path, "%s/state.json", dir);
+    snprintf(journal_path, sizeof journal_path, "%s/state.json.journal", dir);
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void check(int rc, const mig_error *e, const char *what)
+{
+    if (rc < 0)
+        fail_msg("%s: %s", what, e->msg);
+}
+
+static void sim_reinit(const char *spec)
+{
+    mig_error e = {0};
+    check(sim_init(state_path, spec, false, &e), &e, "sim_init");
+    unlink(journal_path);
+}
+
+static mig_backend *open_backend(void)
+{
+    mig_backend *b = NULL;
+    mig_error e = {0};
+    check(sim_backend_open(state_path, &b, &e), &e, "sim_backend_open");
+    return b;
+}
+
+/* Processes on the whole GPU (gi < 0) or on a GI's first CI. */
+static void procs(unsigned gpu, int gi, bool start)
+{
+    mig_error e = {0};
+    sim_state *s = sim_open(state_path, true, &e);
+    if (!s)
+        fail_msg("sim_open: %s", e.msg);
+    check(sim_procs(s, gpu, gi, -1, start, &e), &e, "sim_procs");
+    check(sim_commit(s, &e), &e, "sim_commit");
+    sim_close(s);
+}
+
+static void read_gpu(unsigned gpu, mig_gpu_state *g)
+{
+    mig_backend *b = open_backend();
+    mig_error e = {0};
+    check(b->ops->gpu_state(b, gpu, g, &e), &e, "gpu_state");
+    backend_close(b);
+}
+
+typedef struct {
+    cfg_file f;
+    const cfg_config *c;
+} parsed_config;
+
+static apply_options base_options(void)
+{
+    return (apply_options){.config_file = "test.yaml", .config_name = "t",
+                           .journal_path = journal_path, .hook_timeout_ms = 5000};
+}
+
+static apply_result run_apply(const char *yaml, const char *name, const apply_options *o,
+                              apply_report *r)
+{
+    parsed_config pc;
+    mig_error e = {0};
+    check(cfg_parse_string(yaml, strlen(yaml), "test.yaml", &pc.f, &e), &e, "cfg_parse_string");
+    pc.c = cfg_select(&pc.f, name, &e);
+    if (!pc.c)
+        fail_msg("cfg_select: %s", e.msg);
+    mig_backend *b = open_backend();
+    apply_run(b, pc.c, o, r);
+    backend_close(b);
+    cfg_free(&pc.f);
+    return r->result;
+}
+
+#define HDR "version: v1\nmig-configs:\n"
+
+static const char *const cfg_a30 =
+    HDR "  off:\n    - devices: all\n      mig-enabled: false\n"
+        "  on:\n    - devices: all\n      mig-enabled: true\n"
+        "      mig-devices: {\"2g.12gb\": 2}\n";
+
+/* ------------------------------------------------------------ pending disable */
+
+/* An A30 held by a process: "off" destroys its instances and leaves the
+ * disable pending. An instance is then created by hand (MIG is still
+ * current). With the GPU released, apply "off" --reset must end with MIG off
+ * and succeed: the instances are destroyed, then the GPU reset. */
+static void test_pending_disable_with_instances_then_reset(void **st)
+{
+    (void)st;
+    sim_reinit("1xA30-24GB");
+    apply_options o = base_options();
+    apply_report r;
+    assert_int_equal(run_apply(cfg_a30, "on", &o, &r), APPLY_APPLIED);
+    procs(0, -1, true);
+    assert_int_equal(run_apply(cfg_a30, "off", &o, &r), APPLY_PENDING_RESET);
+    mig_gpu_state g;
+    read_gpu(0, &g);
+    assert_true(g.mig_current);
+    assert_false(g.mig_pending);
+    assert_int_equal(g.n_gi, 0);
+
+    mig_backend *b = open_backend();
+    mig_error e = {0};
+    unsigned gi = 0, ci = 0;
+    check(b->ops->create_gi(b, 0, 14 /* 1g.6gb */, 0, &gi, &e), &e, "create_gi");
+    check(b->ops->create_ci(b, 0, gi, 0, 0, &ci, &e), &e, "create_ci");
+    backend_close(b);
+    procs(0, -1, false);
+
+    /* Without --reset: still pending, nothing destroyed. */
+    assert_int_equal(run_apply(cfg_a30, "off", &o, &r), APPLY_PENDING_RESET);
+    read_gpu(0, &g);
+    assert_int_equal(g.n_gi, 1);
+
+    o.reset = true;
+    apply_result res = run_apply(cfg_a30, "off", &o, &r);
+    if (res != APPLY_APPLIED)
+        fail_msg("apply off --reset: %s: %s", apply_result_name(res), r.error.msg);
+    assert_int_equal(r.n_resets, 1);
+    assert_false(r.rolled_back);
+    read_gpu(0, &g);
+    assert_false(g.mig_current);
+    assert_false(g.mig_pending);
+    assert_int_equal(g.n_gi, 0);
+    assert_int_equal(access(journal_path, F_OK), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pending_disable_with_instances_then_reset, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
