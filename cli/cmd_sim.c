@@ -7,6 +7,7 @@
  * GPUs, running CUDA programs, pulling the power.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,11 +168,15 @@ static int sim_procs_cmd(int argc, char **argv, const char *path)
         case 'G':
             if (parse_int_opt("sim procs", "--gi", optarg, &v))
                 return 2;
+            if (v > INT_MAX) /* -1 means "no GI": the whole GPU */
+                return cli_usage_error("sim procs", "--gi needs an instance id, not '%s'", optarg);
             r.gi = (int)v;
             break;
         case 'C':
             if (parse_int_opt("sim procs", "--ci", optarg, &v))
                 return 2;
+            if (v > INT_MAX)
+                return cli_usage_error("sim procs", "--ci needs an instance id, not '%s'", optarg);
             r.ci = (int)v;
             break;
         case 's': have_start = true; break;
@@ -209,13 +214,18 @@ static int sim_procs_cmd(int argc, char **argv, const char *path)
 
 /* ------------------------------------------------------------ fault */
 
+/* The largest values the state file's reader (gpu/sim_file.c) accepts: a
+ * fault set beyond them would leave a state file no command can open. */
+#define FAULT_MAX_OP 1000000u
+#define FAULT_MAX_RC 100000u
+
 /* "IN_USE", "NVML_ERROR_IN_USE", "in_use" or a number. */
 static bool parse_rc(const char *arg, int *rc)
 {
     unsigned v;
     if (cli_parse_uint(arg, &v)) {
         *rc = (int)v;
-        return v != 0;
+        return v != 0 && v <= FAULT_MAX_RC;
     }
     for (int code = 1; code <= 1000; code++) {
         const char *name = nvml_rc_name(code);
@@ -268,11 +278,17 @@ static int sim_fault_cmd(int argc, char **argv, const char *path)
         case 'f':
             if (parse_int_opt("sim fault", "--fail-op", optarg, &r.fail_op))
                 return 2;
+            if (r.fail_op > FAULT_MAX_OP)
+                return cli_usage_error("sim fault", "--fail-op goes up to %u, not '%s'",
+                                       FAULT_MAX_OP, optarg);
             r.set_fail = true;
             break;
         case 'k':
             if (parse_int_opt("sim fault", "--kill-op", optarg, &r.kill_op))
                 return 2;
+            if (r.kill_op > FAULT_MAX_OP)
+                return cli_usage_error("sim fault", "--kill-op goes up to %u, not '%s'",
+                                       FAULT_MAX_OP, optarg);
             r.set_kill = true;
             break;
         case 'r':
@@ -299,8 +315,12 @@ static int sim_fault_cmd(int argc, char **argv, const char *path)
         return rc;
     if (r.clear && !r.set_fail && !r.set_kill)
         printf("Faults cleared\n");
-    if (r.set_fail && r.fail_op)
-        printf("Operation %u from now will fail with %s\n", r.fail_op, nvml_rc_name(r.rc));
+    const char *rc_name = nvml_rc_name(r.rc);
+    bool unnamed = r.rc != NVML_ERROR_UNKNOWN && strcmp(rc_name, "NVML_ERROR_UNKNOWN") == 0;
+    if (r.set_fail && r.fail_op && unnamed)
+        printf("Operation %u from now will fail with NVML return code %d\n", r.fail_op, r.rc);
+    else if (r.set_fail && r.fail_op)
+        printf("Operation %u from now will fail with %s\n", r.fail_op, rc_name);
     else if (r.set_fail)
         printf("Failure disarmed\n");
     if (r.set_kill && r.kill_op)

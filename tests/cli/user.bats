@@ -112,3 +112,35 @@ closed_stdout() {
     run "$MIGCTL" status --json
     [ "$status" -eq 0 ]
 }
+
+@test "sim fault refuses values the state file could not be read back with" {
+    run "$MIGCTL" sim fault --fail-op 4294967295
+    one_usage_line "sim fault" "--fail-op goes up to 1000000, not '4294967295'"
+    run "$MIGCTL" sim fault --kill-op 2000000
+    one_usage_line "sim fault" "--kill-op goes up to 1000000, not '2000000'"
+    run "$MIGCTL" sim fault --fail-op 1 --rc 200000
+    [ "$status" -eq 2 ]
+    [[ "${lines[0]}" == "migctl sim fault: --rc needs an NVML error code or name"* ]]
+    # the node still opens, and the largest accepted values do too
+    run "$MIGCTL" status --json
+    [ "$status" -eq 0 ]
+    run "$MIGCTL" sim fault --fail-op 1000000 --rc 100000 --kill-op 1000000
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"fail with NVML return code 100000"* ]]
+    run "$MIGCTL" status --json
+    [ "$status" -eq 0 ]
+    run "$MIGCTL" sim fault --clear
+    [ "$status" -eq 0 ]
+}
+
+@test "sim procs: an instance id past INT_MAX is refused, not taken for the whole GPU" {
+    run "$MIGCTL" sim procs -i 0 --gi 4294967295 --start
+    one_usage_line "sim procs" "--gi needs an instance id, not '4294967295'"
+    run "$MIGCTL" sim procs -i 0 --gi 1 --ci 2147483648 --start
+    one_usage_line "sim procs" "--ci needs an instance id, not '2147483648'"
+    run "$MIGCTL" status -i 0 --json
+    [ "$status" -eq 0 ]
+    [[ "$output" != *'"busy": true'* ]]
+    run "$MIGCTL" status -i 0
+    [[ "$output" == *"whole GPU, idle"* ]]
+}
