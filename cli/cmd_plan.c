@@ -64,6 +64,15 @@ int plan_emit_configs(const char *verb, const fl_fleet *f, const pk_gpu *gpus, c
                       mig_error *e)
 {
     (void)verb;
+    /* Each node's name becomes a file name in dir: one with a '/' would write
+     * elsewhere (a name like "../x" outside dir). Checked before anything is
+     * written. */
+    for (unsigned nd = 0; nd < f->n_nodes; nd++)
+        if (strchr(f->nodes[nd].name, '/'))
+            return mig_fail(e, MIG_ERR_INPUT,
+                            "node name '%s' has a '/': it cannot name a file in %s "
+                            "(--emit-config writes <node>.yaml)",
+                            f->nodes[nd].name, dir);
     if (mkdir(dir, 0777) < 0 && errno != EEXIST)
         return mig_fail(e, MIG_ERR_SYSTEM, "%s: %s", dir, strerror(errno));
     for (unsigned nd = 0; nd < f->n_nodes; nd++) {

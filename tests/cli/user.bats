@@ -144,3 +144,18 @@ closed_stdout() {
     run "$MIGCTL" status -i 0
     [[ "$output" == *"whole GPU, idle"* ]]
 }
+
+@test "plan --emit-config: a node name with a '/' is refused, nothing written outside DIR" {
+    printf 'nodes:\n  - name: "../escaped"\n    gpus:\n      - {model: H100-SXM5-80GB, count: 1}\n' >"$BATS_TEST_TMPDIR/fleet.yaml"
+    printf 'workloads:\n  - name: w\n    memory: 8GiB\n    compute: 1/7\n    isolation: required\n' >"$BATS_TEST_TMPDIR/w.yaml"
+    run "$MIGCTL" plan -w "$BATS_TEST_TMPDIR/w.yaml" -f "$BATS_TEST_TMPDIR/fleet.yaml" \
+        --emit-config "$BATS_TEST_TMPDIR/out"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"node name '../escaped' has a '/'"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/escaped.yaml" ]
+    [ ! -e "$BATS_TEST_TMPDIR/out" ]
+    # without --emit-config the name is only printed
+    run "$MIGCTL" plan -w "$BATS_TEST_TMPDIR/w.yaml" -f "$BATS_TEST_TMPDIR/fleet.yaml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"../escaped/0"* ]]
+}
