@@ -769,7 +769,10 @@ static int nvml_create_ci(mig_backend *b, unsigned idx, unsigned gi_id, unsigned
     nvmlComputeInstance_t ci;
     const char *api;
     int rc;
-    if (start >= 0) {
+    /* CI placements came with NVML 12.0 (R525): before it, the driver
+     * places the CI itself, and it is kept only where it was asked for. */
+    bool placed = start >= 0 && nb->api.GpuInstanceCreateComputeInstanceWithPlacement;
+    if (placed) {
         nvmlComputeInstancePlacement_t pl = {(unsigned)start,
                                              ci_profile_slices(nb, gi, ci_profile_id)};
         api = "nvmlGpuInstanceCreateComputeInstanceWithPlacement";
@@ -784,6 +787,16 @@ static int nvml_create_ci(mig_backend *b, unsigned idx, unsigned gi_id, unsigned
     memset(&info, 0, sizeof info);
     if ((rc = NV(nb, ComputeInstanceGetInfo_v2, ci, &info)) != 0)
         return nv_fail(nb, e, rc, "nvmlComputeInstanceGetInfo");
+    if (start >= 0 && !placed && info.placement.start != (unsigned)start) {
+        rc = NV(nb, ComputeInstanceDestroy, ci);
+        if (rc)
+            return nv_fail(nb, e, rc, "nvmlComputeInstanceDestroy");
+        return mig_fail(e, MIG_ERR_BACKEND,
+                        "nvmlGpuInstanceCreateComputeInstanceWithPlacement: not available on "
+                        "this driver (before R525), and the driver placed the compute instance "
+                        "at compute slice %u, not %d",
+                        info.placement.start, start);
+    }
     *ci_id = info.id;
     return 0;
 }

@@ -23,6 +23,15 @@
 
 #define SHIM_API __attribute__((visibility("default")))
 
+/* Calls NVML added in 12.0 (R525) or later. The copy of the shim built as a
+ * driver before R525 (MIGSIM_BEFORE_R525: build/shim/r520/) does not export
+ * them, so that migctl's fallbacks for older drivers run in CI. */
+#ifdef MIGSIM_BEFORE_R525
+#define SHIM_API_R525 __attribute__((visibility("hidden")))
+#else
+#define SHIM_API_R525 SHIM_API
+#endif
+
 #define SHIM_GI_IDS 15 /* GI ids 0-14 */
 #define SHIM_CI_IDS 8  /* CI ids 0-7 */
 

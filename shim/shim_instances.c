@@ -110,7 +110,7 @@ SHIM_API nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoV(nvmlDevice_t dev, uns
     return rc;
 }
 
-SHIM_API nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoByIdV(
+SHIM_API_R525 nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoByIdV(
     nvmlDevice_t dev, unsigned profile_id, nvmlGpuInstanceProfileInfo_v2_t *info)
 {
     BEGIN_READ();
@@ -415,7 +415,7 @@ static int ci_placements(const mig_ci_profile *c, nvmlComputeInstancePlacement_t
     return NVML_SUCCESS;
 }
 
-SHIM_API nvmlReturn_t nvmlGpuInstanceGetComputeInstancePossiblePlacements(
+SHIM_API_R525 nvmlReturn_t nvmlGpuInstanceGetComputeInstancePossiblePlacements(
     nvmlGpuInstance_t gi, unsigned profile_id, nvmlComputeInstancePlacement_t *out,
     unsigned *count)
 {
@@ -487,7 +487,7 @@ SHIM_API nvmlReturn_t nvmlGpuInstanceCreateComputeInstance(nvmlGpuInstance_t gi,
     return create_ci(gi, profile_id, NULL, ci);
 }
 
-SHIM_API nvmlReturn_t nvmlGpuInstanceCreateComputeInstanceWithPlacement(
+SHIM_API_R525 nvmlReturn_t nvmlGpuInstanceCreateComputeInstanceWithPlacement(
     nvmlGpuInstance_t gi, unsigned profile_id, const nvmlComputeInstancePlacement_t *placement,
     nvmlComputeInstance_t *ci)
 {

@@ -76,8 +76,8 @@ SHIM_API nvmlReturn_t nvmlGpmSampleGet(nvmlDevice_t dev, nvmlGpmSample_t sample)
     return unsupported();
 }
 
-SHIM_API nvmlReturn_t nvmlGpmMigSampleGet(nvmlDevice_t dev, unsigned gi_id,
-                                          nvmlGpmSample_t sample)
+SHIM_API_R525 nvmlReturn_t nvmlGpmMigSampleGet(nvmlDevice_t dev, unsigned gi_id,
+                                               nvmlGpmSample_t sample)
 {
     (void)dev, (void)gi_id, (void)sample;
     return unsupported();

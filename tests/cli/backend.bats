@@ -277,3 +277,36 @@ SH
     [ "$(jq '[.gpus[0].gpu_instances[].placement.start] | unique | length' <<<"$output")" -eq 7 ]
     [ "$(jq '[.gpus[0].gpu_instances[].id] | unique | length' <<<"$output")" -eq 7 ]
 }
+
+# The shim built as a driver before R525 (build/shim/r520/): no
+# nvmlGpuInstanceCreateComputeInstanceWithPlacement, which apply asks for.
+@test "a driver before R525: apply creates compute instances without the placement call" {
+    old="$(dirname "$MIGCTL_NVML_LIB")/r520/libnvidia-ml.so.1"
+    [ -f "$old" ] || skip "no pre-R525 shim at '$old'"
+    "$MIGCTL" sim init --force --gpus 1xH100-SXM5-80GB >/dev/null
+    MIGCTL_NVML_LIB="$old" run "$MIGCTL" --backend nvml apply -f "$MIGCTL_TEST_DATA/apply/node.yaml" \
+        -c balanced
+    [ "$status" -eq 0 ]
+    run "$MIGCTL" --backend sim status --json
+    [ "$(jq '[.gpus[0].gpu_instances[].compute_instances[]] | length' <<<"$output")" -eq 4 ]
+    # a compute instance the driver would place elsewhere: refused, rolled back
+    cat >"$BATS_TEST_TMPDIR/ci.yaml" <<'YAML'
+version: v1
+mig-configs:
+  split:
+    - devices: all
+      mig-enabled: true
+      mig-devices:
+        "1c.4g.40gb": 2
+        "2c.4g.40gb": 1
+YAML
+    "$MIGCTL" sim init --force --gpus 1xH100-SXM5-80GB >/dev/null
+    MIGCTL_NVML_LIB="$old" run "$MIGCTL" --backend nvml apply -f "$BATS_TEST_TMPDIR/ci.yaml" -c split
+    ! grep -q 'Function Not Found' <<<"$output"
+    if [ "$status" -ne 0 ]; then
+        [ "$status" -eq 3 ]
+        grep -q 'not available on this driver (before R525), and the driver placed' <<<"$output"
+        run "$MIGCTL" --backend sim status --json
+        [ "$(jq '.gpus[0].mig.current' <<<"$output")" = false ]
+    fi
+}
