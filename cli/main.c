@@ -90,10 +90,13 @@ static int take_globals(int *argc, char **argv, cli_globals *g)
 
 int main(int argc, char **argv)
 {
+    /* no-color.org: NO_COLOR set to a non-empty value turns colour off; set
+     * but empty, it does not. */
+    const char *no_color = getenv("NO_COLOR");
     cli_globals g = {
         .backend = getenv("MIGCTL_BACKEND"),
         .sim_path = getenv("MIGCTL_SIM_STATE"),
-        .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR"),
+        .color = isatty(STDOUT_FILENO) && !(no_color && *no_color),
     };
     if (take_globals(&argc, argv, &g) < 0)
         return 2;

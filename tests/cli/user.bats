@@ -159,3 +159,21 @@ closed_stdout() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"../escaped/0"* ]]
 }
+
+# Run a command on a pseudo-terminal (script(1), util-linux), output on stdout.
+on_tty() { env -u NO_COLOR script -qec "$*" /dev/null; }
+
+@test "colour only on a terminal, and NO_COLOR (non-empty, per no-color.org) or --no-color turn it off" {
+    command -v script >/dev/null || skip "no script(1)"
+    esc=$'\e['
+    run "$MIGCTL" layouts --model A30-24GB
+    [[ "$output" != *"$esc"* ]]
+    run on_tty "$MIGCTL" layouts --model A30-24GB
+    [[ "$output" == *"$esc"* ]]
+    run env NO_COLOR=1 script -qec "$MIGCTL layouts --model A30-24GB" /dev/null
+    [[ "$output" != *"$esc"* ]]
+    run env NO_COLOR= script -qec "$MIGCTL layouts --model A30-24GB" /dev/null
+    [[ "$output" == *"$esc"* ]]
+    run on_tty "$MIGCTL" --no-color layouts --model A30-24GB
+    [[ "$output" != *"$esc"* ]]
+}
