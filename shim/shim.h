@@ -35,6 +35,13 @@
 #define SHIM_GI_IDS 15 /* GI ids 0-14 */
 #define SHIM_CI_IDS 8  /* CI ids 0-7 */
 
+/* The profile indices the library the shim stands for knows: NVML
+ * 13.580.159.04 (the header's 13.0 counts). The live 580 library answers
+ * GI index 0x11 (_3_SLICE_GFX, header 13.2) and anything past it with
+ * INVALID_ARGUMENT, as it does CI index 8 (_7_SLICE_NVL, header 13.3). */
+#define SHIM_GI_PROFILE_COUNT 0x11u
+#define SHIM_CI_PROFILE_COUNT 0x8u
+
 /* ---- handles ---- */
 nvmlDevice_t shim_dev_handle(unsigned gpu);
 nvmlDevice_t shim_mig_handle(unsigned gpu, unsigned gi, unsigned ci);

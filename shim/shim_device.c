@@ -115,8 +115,8 @@ static bool parse_bus_id(const char *text, unsigned v[4])
 SHIM_API nvmlReturn_t nvmlDeviceGetHandleByPciBusId_v2(const char *bus_id, nvmlDevice_t *dev)
 {
     unsigned want[4], have[4];
-    if (!bus_id || !dev || !parse_bus_id(bus_id, want))
-        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!bus_id || !dev || !parse_bus_id(bus_id, want)) /* UNINITIALIZED comes first */
+        return shim_initialized() ? NVML_ERROR_INVALID_ARGUMENT : NVML_ERROR_UNINITIALIZED;
     sim_state *s;
     int rc = shim_begin(false, &s);
     if (rc)

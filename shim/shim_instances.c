@@ -31,7 +31,7 @@
 static const mig_gi_profile *profile_by_index(const mig_gpu_state *g, unsigned index, int *rc)
 {
     const mig_gi_profile *p = g->model ? mig_profile_by_index(g->model, index) : NULL;
-    if (index >= NVML_GPU_INSTANCE_PROFILE_COUNT)
+    if (index >= SHIM_GI_PROFILE_COUNT)
         *rc = NVML_ERROR_INVALID_ARGUMENT; /* past the indices this NVML knows */
     else
         *rc = p ? NVML_SUCCESS : NVML_ERROR_NOT_SUPPORTED;
@@ -225,8 +225,8 @@ SHIM_API nvmlReturn_t nvmlDeviceCreateGpuInstanceWithPlacement(
     nvmlDevice_t dev, unsigned profile_id, const nvmlGpuInstancePlacement_t *placement,
     nvmlGpuInstance_t *gi)
 {
-    if (!placement)
-        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!placement) /* UNINITIALIZED comes first, as everywhere */
+        return shim_initialized() ? NVML_ERROR_INVALID_ARGUMENT : NVML_ERROR_UNINITIALIZED;
     return create_gi(dev, profile_id, placement, gi);
 }
 
@@ -314,7 +314,7 @@ static bool ci_profile_at(const shim_ref *r, unsigned index, unsigned eng, mig_c
                           int *rc)
 {
     const mig_gi_profile *gp = shim_gi_profile(r->g, r->gi->profile_id);
-    if (index >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT ||
+    if (index >= SHIM_CI_PROFILE_COUNT ||
         eng != NVML_COMPUTE_INSTANCE_ENGINE_PROFILE_SHARED) {
         *rc = NVML_ERROR_INVALID_ARGUMENT;
         return false;
@@ -491,8 +491,8 @@ SHIM_API_R525 nvmlReturn_t nvmlGpuInstanceCreateComputeInstanceWithPlacement(
     nvmlGpuInstance_t gi, unsigned profile_id, const nvmlComputeInstancePlacement_t *placement,
     nvmlComputeInstance_t *ci)
 {
-    if (!placement)
-        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!placement) /* UNINITIALIZED comes first, as everywhere */
+        return shim_initialized() ? NVML_ERROR_INVALID_ARGUMENT : NVML_ERROR_UNINITIALIZED;
     return create_ci(gi, profile_id, placement, ci);
 }
 

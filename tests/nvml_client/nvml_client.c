@@ -174,7 +174,14 @@ static int run_migctl(const char *args)
 static void before_init(void)
 {
     unsigned n;
+    nvmlDevice_t dev;
+    nvmlGpuInstance_t gi;
+    nvmlComputeInstance_t ci;
     CHECK_RC(nv.DeviceGetCount_v2(&n), UNINITIALIZED);
+    /* UNINITIALIZED before any argument check (reference §7.5) */
+    CHECK_RC(nv.DeviceGetHandleByPciBusId_v2("garbage", &dev), UNINITIALIZED);
+    CHECK_RC(nv.DeviceCreateGpuInstanceWithPlacement(NULL, 19, NULL, &gi), UNINITIALIZED);
+    CHECK_RC(nv.GpuInstanceCreateComputeInstanceWithPlacement(NULL, 0, NULL, &ci), UNINITIALIZED);
     CHECK(strcmp(nv.ErrorString(INSUFFICIENT_RESOURCES), "Insufficient Resources") == 0);
     CHECK(strcmp(nv.ErrorString(IN_USE), "In use by another client") == 0);
 }
@@ -213,6 +220,10 @@ static void profiles(nvmlDevice_t dev)
     CHECK(u64(v1, 40) == 9984);
     CHECK_RC(nv.DeviceGetGpuInstanceProfileInfo(dev, 5, v1), NOT_SUPPORTED);
     CHECK_RC(nv.DeviceGetGpuInstanceProfileInfo(dev, 0x12, v1), INVALID_ARGUMENT);
+    /* 0x11 (_3_SLICE_GFX) is past what NVML 13.580 knows: the live 580 library
+     * answered 0x11-0x13 with INVALID_ARGUMENT (reference §3) */
+    CHECK_RC(nv.DeviceGetGpuInstanceProfileInfo(dev, 0x11, v1), INVALID_ARGUMENT);
+    CHECK_RC(nv.DeviceGetGpuInstanceProfileInfo(dev, 0x10, v1), NOT_SUPPORTED);
 
     /* Enumerate indices until INVALID_ARGUMENT: the H100's ids, in index order. */
     const unsigned want[] = {19, 14, 9, 5, 0, 20, 15};
@@ -349,6 +360,8 @@ static void compute_instances(nvmlGpuInstance_t gi, nvmlComputeInstance_t ci[2])
     CHECK(u32(v1, 0) == 2 && u32(v1, 4) == 3 && u32(v1, 12) == 60);
     CHECK_RC(nv.GpuInstanceGetComputeInstanceProfileInfo(gi, 3, 0, v1), NOT_SUPPORTED);
     CHECK_RC(nv.GpuInstanceGetComputeInstanceProfileInfo(gi, 9, 0, v1), INVALID_ARGUMENT);
+    /* 8 (_7_SLICE_NVL) came with header 13.3, after the 580 library */
+    CHECK_RC(nv.GpuInstanceGetComputeInstanceProfileInfo(gi, 8, 0, v1), INVALID_ARGUMENT);
     memset(v, 0xff, sizeof v);
     put32(v, 0, CI_INFO_V3); /* id@4 sliceCount@8 name@40 capabilities@136 */
     CHECK_RC(nv.GpuInstanceGetComputeInstanceProfileInfoV(gi, 0, 0, v), OK);
