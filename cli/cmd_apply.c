@@ -303,9 +303,13 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
     };
     res->have_session = true;
     if (apply_prepare(res->b, c, &o, &res->s, &e) < 0) {
-        if (e.kind == MIG_ERR_INPUT)
+        unsigned line, col;
+        int used = 0;
+        /* "line:col: ..." is a place in the config: "file:line:col: ...".
+         * Other input errors (a journal in the way) are not about the file. */
+        if (e.kind == MIG_ERR_INPUT && sscanf(e.msg, "%u:%u:%n", &line, &col, &used) == 2 &&
+            used > 0)
             reconcile_error_in_file(&e, strcmp(a->config_file, "-") ? a->config_file : "<stdin>");
-            /* "line:col" -> "file:line:col" */
         return early_failure(a, &e);
     }
     if (res->s.stale_journal)

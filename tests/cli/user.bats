@@ -177,3 +177,13 @@ on_tty() { env -u NO_COLOR script -qec "$*" /dev/null; }
     run on_tty "$MIGCTL" --no-color layouts --model A30-24GB
     [[ "$output" != *"$esc"* ]]
 }
+
+@test "apply: a broken journal is named as the journal, not as a place in the config" {
+    printf 'version: v1\nmig-configs:\n  c:\n    - devices: [0]\n      mig-enabled: true\n      mig-devices:\n        "7g.80gb": 1\n' >"$BATS_TEST_TMPDIR/c.yaml"
+    echo junk >"$BATS_TEST_TMPDIR/j.json"
+    run "$MIGCTL" apply -f "$BATS_TEST_TMPDIR/c.yaml" --journal "$BATS_TEST_TMPDIR/j.json"
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == "migctl: apply: a journal is in the way"*"$BATS_TEST_TMPDIR/j.json:1:"* ]]
+    [[ "${lines[0]}" != *"c.yaml"* ]]
+}
