@@ -345,7 +345,7 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "w:f:a:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":w:f:a:h", opts, NULL)) != -1) {
         switch (c) {
         case 'w': wpath = optarg; break;
         case 'f': fpath = optarg; break;
@@ -354,9 +354,7 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
         case 'j': json = true; break;
         case 'E': emit = optarg; break;
         case 'h': usage(stdout); return 0;
-        default:
-            return cli_usage_error("plan", "unknown option or missing value: %s",
-                                   argv[optind - 1]);
+        default: return cli_option_error("plan", c, argv);
         }
     }
     if (optind < argc)
@@ -365,6 +363,9 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
         return cli_usage_error("plan", "give -w WORKLOADS or --add ARRIVALS (one of them)");
     if (!!fpath + live != 1)
         return cli_usage_error("plan", "give -f FLEET or --live (one of them)");
+    if (fpath && strcmp(fpath, "-") == 0 && strcmp(wpath ? wpath : apath, "-") == 0)
+        return cli_usage_error("plan", "only one of %s and -f can read standard input ('-')",
+                               wpath ? "-w" : "--add");
     mig_error e = {0};
     wl_file wf;
     fl_fleet fleet;

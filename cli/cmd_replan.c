@@ -211,7 +211,7 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "w:f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":w:f:h", opts, NULL)) != -1) {
         switch (c) {
         case 'w': wpath = optarg; break;
         case 'f': fpath = optarg; break;
@@ -219,9 +219,7 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
         case 'j': json = true; break;
         case 'E': emit = optarg; break;
         case 'h': usage(stdout); return 0;
-        default:
-            return cli_usage_error("replan", "unknown option or missing value: %s",
-                                   argv[optind - 1]);
+        default: return cli_option_error("replan", c, argv);
         }
     }
     if (optind < argc)
@@ -230,6 +228,8 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
         return cli_usage_error("replan", "give -w WORKLOADS");
     if (!!fpath + live != 1)
         return cli_usage_error("replan", "give -f FLEET or --live (one of them)");
+    if (fpath && strcmp(fpath, "-") == 0 && strcmp(wpath, "-") == 0)
+        return cli_usage_error("replan", "only one of -w and -f can read standard input ('-')");
     mig_error e = {0};
     wl_file wf;
     fl_fleet fleet;

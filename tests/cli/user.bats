@@ -187,3 +187,21 @@ on_tty() { env -u NO_COLOR script -qec "$*" /dev/null; }
     [[ "${lines[0]}" == "migctl: apply: a journal is in the way"*"$BATS_TEST_TMPDIR/j.json:1:"* ]]
     [[ "${lines[0]}" != *"c.yaml"* ]]
 }
+
+@test "plan/replan: -w and -f cannot both be standard input; a missing value is named" {
+    run "$MIGCTL" plan -w - -f - <"$MIGCTL_SOURCE_DIR/examples/workloads-field-guide.yaml"
+    one_usage_line plan "only one of -w and -f can read standard input ('-')"
+    run "$MIGCTL" plan --add - -f - </dev/null
+    one_usage_line plan "only one of --add and -f can read standard input ('-')"
+    run "$MIGCTL" replan -w - -f - </dev/null
+    one_usage_line replan "only one of -w and -f can read standard input ('-')"
+    run "$MIGCTL" plan -w
+    one_usage_line plan "-w needs a value"
+    run "$MIGCTL" replan -w x -f y --emit-config
+    one_usage_line replan "--emit-config needs a value"
+    # one of them from stdin is fine
+    run "$MIGCTL" plan -w - -f "$MIGCTL_SOURCE_DIR/examples/fleet-h100.yaml" \
+        <"$MIGCTL_SOURCE_DIR/examples/workloads-field-guide.yaml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"lower bound 8"* ]]
+}
