@@ -552,8 +552,11 @@ int reconcile_gpu(const mig_gpu_state *g, const mig_desired_gpu *d, bool force, 
         return -1;
     out->n_ops = plan->n_ops - out->first_op;
     out->mode_change = mode_op;
-    out->needs_reset = (mode_op && g->model->arch == MIG_ARCH_AMPERE) ||
-                       (!mode_op && g->mig_current != d->mig_enabled);
+    /* A reset is needed only where the current mode differs from the
+     * desired one: set-mode back to the current mode just cancels a pending
+     * change (no reset, on Ampere either). */
+    out->needs_reset = g->mig_current != d->mig_enabled &&
+                       (g->model->arch == MIG_ARCH_AMPERE || !mode_op);
     out->status = out->n_ops || out->needs_reset ? MIG_GPU_CHANGE : MIG_GPU_UNCHANGED;
     return 0;
 }

@@ -162,9 +162,69 @@ static void test_pending_disable_with_instances_then_reset(void **st)
     assert_int_equal(access(journal_path, F_OK), -1);
 }
 
+/* ------------------------------------------------------------ needs_reset */
+
+/* An A30 with MIG on and a disable pending (held when "off" was applied):
+ * applying "on" again only cancels the pending request; the mode does not
+ * change, so no reset is needed and the plan must not say one is. */
+static void test_cancelled_pending_disable_needs_no_reset(void **st)
+{
+    (void)st;
+    const mig_model *m = mig_model_by_name("A30-24GB");
+    assert_non_null(m);
+    mig_gpu_state g;
+    memset(&g, 0, sizeof g);
+    g.model = m;
+    g.mig_capable = true;
+    g.mig_current = true;
+    g.mig_pending = false;
+    mig_desired_gpu on = {.selected = true, .mig_enabled = true};
+    mig_plan p = {0};
+    mig_gpu_plan gp;
+    mig_error e = {0};
+    assert_int_equal(reconcile_gpu(&g, &on, false, &p, &gp, &e), 0);
+    assert_true(gp.mode_change);
+    assert_int_equal(gp.n_ops, 1);
+    assert_false(gp.needs_reset);
+    mig_plan_free(&p);
+
+    /* The same GPU asked for "off": the disable is already pending and still
+     * needs its reset. */
+    mig_desired_gpu off = {.selected = true, .mig_enabled = false};
+    mig_plan p2 = {0};
+    assert_int_equal(reconcile_gpu(&g, &off, false, &p2, &gp, &e), 0);
+    assert_false(gp.mode_change);
+    assert_true(gp.needs_reset);
+    mig_plan_free(&p2);
+
+    /* End to end: the apply goes through with no reset, and says none. */
+    sim_reinit("1xA30-24GB");
+    apply_options o = base_options();
+    apply_report r;
+    assert_int_equal(run_apply(cfg_a30, "on", &o, &r), APPLY_APPLIED);
+    procs(0, -1, true);
+    assert_int_equal(run_apply(cfg_a30, "off", &o, &r), APPLY_PENDING_RESET);
+    parsed_config pc;
+    check(cfg_parse_string(cfg_a30, strlen(cfg_a30), "test.yaml", &pc.f, &e), &e, "parse");
+    pc.c = cfg_select(&pc.f, "on", &e);
+    assert_non_null(pc.c);
+    mig_backend *b = open_backend();
+    apply_session s;
+    check(apply_prepare(b, pc.c, &o, &s, &e), &e, "apply_prepare");
+    assert_false(s.plan.gpus[0].needs_reset);
+    apply_execute(b, &s, &o, &r);
+    assert_int_equal(r.result, APPLY_APPLIED);
+    assert_int_equal(r.n_resets, 0);
+    apply_session_free(&s);
+    backend_close(b);
+    cfg_free(&pc.f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cancelled_pending_disable_needs_no_reset, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pending_disable_with_instances_then_reset, setup,
                                         teardown),
     };
