@@ -68,8 +68,8 @@ static int do_reset(mig_backend *b, const mode_args *a, mig_error *e)
                         a->gpu, st.n_gi, st.n_gi == 1 ? "" : "s");
     if (b->ops->reset(b, a->gpu, e) < 0) {
         if (e->nvml == NVML_ERROR_IN_USE)
-            mig_error_prefix(e, "GPU %u: reset (%u process%s hold the GPU)", a->gpu,
-                             holders(&st), holders(&st) == 1 ? "" : "es");
+            mig_error_prefix(e, "GPU %u: reset (%u process%s the GPU)", a->gpu,
+                             holders(&st), holders(&st) == 1 ? " holds" : "es hold");
         else
             mig_error_prefix(e, "GPU %u: reset", a->gpu);
         return -1;

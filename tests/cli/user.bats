@@ -205,3 +205,14 @@ on_tty() { env -u NO_COLOR script -qec "$*" /dev/null; }
     [ "$status" -eq 0 ]
     [[ "$output" == *"lower bound 8"* ]]
 }
+
+@test "mode --reset on an Ampere GPU held by one process says it holds it" {
+    "$MIGCTL" sim procs -i 2 --start >/dev/null
+    run "$MIGCTL" mode -i 2 on
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"1 process holds the GPU; stop it"* ]]
+    run "$MIGCTL" mode -i 2 --reset
+    [ "$status" -eq 3 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == "migctl: mode: GPU 2: reset (1 process holds the GPU): nvmlDeviceResetGpu: "* ]]
+}
