@@ -432,8 +432,19 @@ int hooks_run(const hooks_file *h, hook_point p, const hook_run_options *o, mig_
     hook_run_options defaults = {0};
     if (!o)
         o = &defaults;
-    for (unsigned i = 0; i < h->n[p]; i++)
-        if (run_command(&h->cmds[p][i], point_names[p], i + 1, o, e) < 0)
-            return -1;
-    return 0;
+    /* SIGCHLD ignored (inherited from whoever started us: SIG_IGN survives
+     * exec) makes the kernel reap the hooks itself, and waitpid then fails
+     * with ECHILD: every hook would "fail". Wait for them with the default
+     * disposition, and put the caller's back afterwards. */
+    struct sigaction dfl = {.sa_handler = SIG_DFL}, saved;
+    sigemptyset(&dfl.sa_mask);
+    bool restore = sigaction(SIGCHLD, NULL, &saved) == 0 &&
+                   (saved.sa_handler == SIG_IGN || (saved.sa_flags & SA_NOCLDWAIT)) &&
+                   sigaction(SIGCHLD, &dfl, NULL) == 0;
+    int rc = 0;
+    for (unsigned i = 0; i < h->n[p] && rc == 0; i++)
+        rc = run_command(&h->cmds[p][i], point_names[p], i + 1, o, e);
+    if (restore)
+        sigaction(SIGCHLD, &saved, NULL);
+    return rc < 0 ? -1 : 0;
 }

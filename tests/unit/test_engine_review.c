@@ -6,6 +6,7 @@
  *    reset first (which wipes them) and then fail on the destroys.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -220,9 +221,44 @@ static void test_cancelled_pending_disable_needs_no_reset(void **st)
     cfg_free(&pc.f);
 }
 
+/* ------------------------------------------------------------ hooks */
+
+/* migctl started with SIGCHLD ignored (a launcher's SIG_IGN survives exec):
+ * a hook that exits 0 must still count as a success, a failing one as a
+ * failure, and the caller's disposition must be back afterwards. */
+static void test_hooks_with_sigchld_ignored(void **st)
+{
+    (void)st;
+    static const char *const text =
+        "version: v1\nhooks:\n"
+        "  apply-start:\n    - command: sh\n      args: [\"-c\", \"exit 0\"]\n"
+        "  apply-exit:\n    - command: sh\n      args: [\"-c\", \"exit 3\"]\n";
+    hooks_file h;
+    mig_error e = {0};
+    check(hooks_parse_string(text, strlen(text), "hooks.yaml", &h, &e), &e, "hooks_parse_string");
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old, now;
+    sigemptyset(&ign.sa_mask);
+    assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
+    hook_run_options o = {.timeout_ms = 5000};
+    int ok = hooks_run(&h, HOOK_APPLY_START, &o, &e);
+    char msg[sizeof e.msg];
+    snprintf(msg, sizeof msg, "%s", e.msg);
+    mig_error e2 = {0};
+    int bad = hooks_run(&h, HOOK_APPLY_EXIT, &o, &e2);
+    sigaction(SIGCHLD, NULL, &now);
+    sigaction(SIGCHLD, &old, NULL);
+    hooks_free(&h);
+    if (ok != 0)
+        fail_msg("apply-start hook failed: %s", msg);
+    assert_int_equal(bad, -1);
+    assert_non_null(strstr(e2.msg, "exited with status 3"));
+    assert_true(now.sa_handler == SIG_IGN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hooks_with_sigchld_ignored),
         cmocka_unit_test_setup_teardown(test_cancelled_pending_disable_needs_no_reset, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pending_disable_with_instances_then_reset, setup,
