@@ -657,7 +657,8 @@ static int run_command(char *const argv[], char *out, size_t len)
 }
 
 /* NVML has no public reset: the shim's migsimDeviceReset when it is there,
- * else what mig-parted does, `nvidia-smi -r -i <bus id>`. */
+ * else what mig-parted does, `nvidia-smi -r -i <bus id>`, with NVML shut
+ * down meanwhile. */
 static int nvml_reset(mig_backend *b, unsigned idx, mig_error *e)
 {
     nvml_backend *nb = impl(b);
@@ -677,8 +678,15 @@ static int nvml_reset(mig_backend *b, unsigned idx, mig_error *e)
     snprintf(bus, sizeof bus, "%.*s", (int)sizeof pci.busId, pci.busId);
     char *argv[] = {"nvidia-smi", "-r", "-i", bus, NULL};
     char out[768];
-    if (run_command(argv, out, sizeof out) == 0)
-        return 0;
+    /* nvidia-smi refuses to reset a GPU that any NVML client is attached to
+     * (a monitoring application counts), this process included: let go of
+     * NVML for the reset and take it again after (handles are fetched anew
+     * by every operation). */
+    nb->api.Shutdown();
+    int ran = run_command(argv, out, sizeof out);
+    rc = nb->api.Init_v2();
+    if (ran == 0)
+        return rc ? nv_fail(nb, e, rc, "nvmlInit") : 0;
     out[strcspn(out, "\n")] = '\0';
     return mig_fail(e, MIG_ERR_BACKEND, "nvidia-smi -r -i %s: %s", bus,
                     *out ? out : "failed");

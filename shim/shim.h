@@ -31,6 +31,13 @@
 #else
 #define SHIM_API_R525 SHIM_API
 #endif
+/* migsimDeviceReset: the pre-R525 copy stands for a real driver, which has
+ * no reset call, so migctl resets through nvidia-smi there, as on a GPU. */
+#ifdef MIGSIM_BEFORE_R525
+#define SHIM_API_SIM __attribute__((visibility("hidden")))
+#else
+#define SHIM_API_SIM SHIM_API
+#endif
 
 #define SHIM_GI_IDS 15 /* GI ids 0-14 */
 #define SHIM_CI_IDS 8  /* CI ids 0-7 */

@@ -9,7 +9,8 @@
  *                                 as the return value (0: no such failure).
  *
  * With $MIGSIM_INIT_LOG set, every nvmlInit appends a line "nvmlInit <pid>"
- * to that file, so tests can count how often a program initialises NVML.
+ * to that file, so tests can count how often a program initialises NVML;
+ * $MIGSIM_SHUTDOWN_LOG likewise gets "nvmlShutdown <pid>" per nvmlShutdown.
  *
  * The state file is named by $MIGCTL_SIM_STATE when nvmlInit runs. Every
  * change opens it under an exclusive lock and rewrites it (gpu/sim.h), so
@@ -309,14 +310,20 @@ int shim_commit_end(sim_state *s, int rc)
 
 /* ------------------------------------------------------------ API */
 
-static void log_init(void)
+/* Append "<call> <pid>" to the file named by $<var>, if set. */
+static void log_call(const char *var, const char *call)
 {
-    const char *log = getenv("MIGSIM_INIT_LOG");
+    const char *log = getenv(var);
     FILE *f = log && *log ? fopen(log, "a") : NULL;
     if (f) {
-        fprintf(f, "nvmlInit %ld\n", (long)getpid());
+        fprintf(f, "%s %ld\n", call, (long)getpid());
         fclose(f);
     }
+}
+
+static void log_init(void)
+{
+    log_call("MIGSIM_INIT_LOG", "nvmlInit");
 }
 
 static nvmlReturn_t shim_init(void)
@@ -358,6 +365,7 @@ SHIM_API nvmlReturn_t nvmlInitWithFlags(unsigned flags)
 
 SHIM_API nvmlReturn_t nvmlShutdown(void)
 {
+    log_call("MIGSIM_SHUTDOWN_LOG", "nvmlShutdown");
     int n = atomic_load(&init_count);
     while (n > 0 && !atomic_compare_exchange_weak(&init_count, &n, n - 1))
         ;
@@ -393,7 +401,7 @@ SHIM_API int migsimLastError(char *buf, unsigned len)
     return (int)last_error.kind;
 }
 
-SHIM_API nvmlReturn_t migsimDeviceReset(nvmlDevice_t dev)
+SHIM_API_SIM nvmlReturn_t migsimDeviceReset(nvmlDevice_t dev)
 {
     sim_state *s;
     int rc = shim_begin(true, &s);

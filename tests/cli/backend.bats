@@ -310,3 +310,49 @@ YAML
         [ "$(jq '.gpus[0].mig.current' <<<"$output")" = false ]
     fi
 }
+
+# A real driver has no reset call: migctl runs `nvidia-smi -r -i <bus id>`,
+# which refuses a GPU that any NVML client holds, this process included. The
+# stand-in nvidia-smi refuses likewise while migctl has NVML initialised, and
+# otherwise resets the simulated GPU.
+@test "a reset through nvidia-smi: migctl lets go of NVML for it, and goes on after" {
+    old="$(dirname "$MIGCTL_NVML_LIB")/r520/libnvidia-ml.so.1"
+    [ -f "$old" ] || skip "no pre-R525 shim at '$old'"
+    "$MIGCTL" sim init --force --gpus 1xA100-SXM4-40GB >/dev/null
+    "$MIGCTL" --backend sim sim procs -i 0 --start >/dev/null
+    "$MIGCTL" --backend sim mode -i 0 on >/dev/null # pending: a process holds the GPU
+    "$MIGCTL" --backend sim sim procs -i 0 --stop >/dev/null
+    [ "$("$MIGCTL" --backend sim status --json | jq '.gpus[0].mig.current')" = false ]
+    bin="$BATS_TEST_TMPDIR/bin"
+    mkdir -p "$bin"
+    export MIGSIM_INIT_LOG="$BATS_TEST_TMPDIR/init.log" MIGSIM_SHUTDOWN_LOG="$BATS_TEST_TMPDIR/down.log"
+    : >"$MIGSIM_INIT_LOG"
+    : >"$MIGSIM_SHUTDOWN_LOG"
+    cat >"$bin/nvidia-smi" <<SH
+#!/bin/sh
+echo "\$*" >>"$bin/calls"
+held=\$(( \$(grep -c "^nvmlInit \$PPID\\$" "\$MIGSIM_INIT_LOG") - \$(grep -c "^nvmlShutdown \$PPID\\$" "\$MIGSIM_SHUTDOWN_LOG") ))
+if [ "\$held" -ne 0 ]; then
+    echo "GPU is currently in use by another process."
+    exit 255
+fi
+exec "$MIGCTL" --backend sim mode -i 0 --reset --force >/dev/null
+SH
+    chmod +x "$bin/nvidia-smi"
+    cat >"$BATS_TEST_TMPDIR/two.yaml" <<'YAML'
+version: v1
+mig-configs:
+  two:
+    - devices: all
+      mig-enabled: true
+      mig-devices:
+        "3g.20gb": 2
+YAML
+    PATH="$bin:$PATH" MIGCTL_NVML_LIB="$old" run "$MIGCTL" --backend nvml apply \
+        -f "$BATS_TEST_TMPDIR/two.yaml" -c two --reset
+    [ "$status" -eq 0 ]
+    grep -q -- '^-r -i 00000000:' "$bin/calls"
+    run "$MIGCTL" --backend sim status --json
+    [ "$(jq '.gpus[0].mig.current' <<<"$output")" = true ]
+    [ "$(jq '.gpus[0].gpu_instances | length' <<<"$output")" -eq 2 ]
+}
