@@ -88,3 +88,16 @@ SHIM_API nvmlReturn_t nvmlGpmMetricsGet(void *metrics)
     (void)metrics;
     return unsupported();
 }
+
+/* The live 580 library exports these two as well (reference section 1). */
+SHIM_API nvmlReturn_t nvmlGpmQueryIfStreamingEnabled(nvmlDevice_t dev, unsigned *state)
+{
+    (void)dev, (void)state;
+    return unsupported();
+}
+
+SHIM_API nvmlReturn_t nvmlGpmSetStreamingEnabled(nvmlDevice_t dev, unsigned state)
+{
+    (void)dev, (void)state;
+    return unsupported();
+}

@@ -569,6 +569,33 @@ static int setup(const char *shim)
     }
     if (dlsym(lib, "sim_open") || dlsym(lib, "mig_catalogue"))
         fprintf(stderr, "FAIL: internal symbols are exported\n"), failures++;
+    /* Every MIG/GPM symbol the live 580 library exports (reference section 1)
+     * is there, if only to say NOT_SUPPORTED. */
+    static const char *const real_580[] = {
+        "nvmlComputeInstanceDestroy", "nvmlComputeInstanceGetInfo",
+        "nvmlComputeInstanceGetInfo_v2", "nvmlDeviceCreateGpuInstance",
+        "nvmlDeviceCreateGpuInstanceWithPlacement", "nvmlDeviceGetComputeInstanceId",
+        "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", "nvmlDeviceGetGpuInstanceById",
+        "nvmlDeviceGetGpuInstanceId", "nvmlDeviceGetGpuInstancePossiblePlacements",
+        "nvmlDeviceGetGpuInstancePossiblePlacements_v2", "nvmlDeviceGetGpuInstanceProfileInfo",
+        "nvmlDeviceGetGpuInstanceProfileInfoByIdV", "nvmlDeviceGetGpuInstanceProfileInfoV",
+        "nvmlDeviceGetGpuInstanceRemainingCapacity", "nvmlDeviceGetGpuInstances",
+        "nvmlDeviceGetMaxMigDeviceCount", "nvmlDeviceGetMigDeviceHandleByIndex",
+        "nvmlDeviceGetMigMode", "nvmlDeviceIsMigDeviceHandle", "nvmlDeviceSetMigMode",
+        "nvmlGpmMetricsGet", "nvmlGpmMigSampleGet", "nvmlGpmQueryDeviceSupport",
+        "nvmlGpmQueryIfStreamingEnabled", "nvmlGpmSampleAlloc", "nvmlGpmSampleFree",
+        "nvmlGpmSampleGet", "nvmlGpmSetStreamingEnabled", "nvmlGpuInstanceCreateComputeInstance",
+        "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "nvmlGpuInstanceDestroy",
+        "nvmlGpuInstanceGetComputeInstanceById",
+        "nvmlGpuInstanceGetComputeInstancePossiblePlacements",
+        "nvmlGpuInstanceGetComputeInstanceProfileInfo",
+        "nvmlGpuInstanceGetComputeInstanceProfileInfoV",
+        "nvmlGpuInstanceGetComputeInstanceRemainingCapacity",
+        "nvmlGpuInstanceGetComputeInstances", "nvmlGpuInstanceGetInfo",
+    };
+    for (size_t i = 0; i < sizeof real_580 / sizeof real_580[0]; i++)
+        if (!dlsym(lib, real_580[i]))
+            fprintf(stderr, "FAIL: %s is not exported\n", real_580[i]), failures++;
     return 0;
 }
 
