@@ -22,7 +22,8 @@ static void usage(FILE *out)
             "  -o, --output-format yaml (default) or json\n"
             "      --json          same as -o json\n"
             "  -l, --config-label  name of the config (default: current)\n"
-            "  -f, --output FILE   write to FILE instead of standard output\n"
+            "  -f, --output FILE   write to FILE instead of standard output ('-': standard\n"
+            "                      output)\n"
             "  -h, --help          this help\n");
 }
 
@@ -64,7 +65,7 @@ static int parse_args(int argc, char **argv, export_opts *o)
             o->label = optarg;
             break;
         case 'f':
-            o->output = optarg;
+            o->output = strcmp(optarg, "-") ? optarg : NULL; /* '-': standard output */
             break;
         case 'h':
             usage(stdout);

@@ -26,7 +26,8 @@ static void usage(FILE *out)
             "  -m, --model NAME     a GPU model (see 'migctl models'); repeat or comma-separate\n"
             "  -o, --output-format  yaml (default) or json\n"
             "      --json           same as -o json\n"
-            "  -f, --output FILE    write to FILE instead of standard output\n"
+            "  -f, --output FILE    write to FILE instead of standard output ('-': standard\n"
+            "                       output)\n"
             "  -h, --help           this help\n");
 }
 
@@ -82,7 +83,7 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             o->json = true;
             break;
         case 'f':
-            o->output = optarg;
+            o->output = strcmp(optarg, "-") ? optarg : NULL; /* '-': standard output */
             break;
         case 'h':
             usage(stdout);

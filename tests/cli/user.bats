@@ -216,3 +216,19 @@ on_tty() { env -u NO_COLOR script -qec "$*" /dev/null; }
     [ "${#lines[@]}" -eq 1 ]
     [[ "${lines[0]}" == "migctl: mode: GPU 2: reset (1 process holds the GPU): nvmlDeviceResetGpu: "* ]]
 }
+
+@test "export / generate-config --output -: standard output, not a file named '-'" {
+    cd "$BATS_TEST_TMPDIR"
+    run "$MIGCTL" export --output -
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "version: v1" ]
+    [ ! -e "$BATS_TEST_TMPDIR/-" ]
+    run "$MIGCTL" generate-config --model A30-24GB -f - --json
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'"version": "v1"'* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/-" ]
+    run "$MIGCTL" export --output "$BATS_TEST_TMPDIR/out.yaml"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(head -1 "$BATS_TEST_TMPDIR/out.yaml")" = "version: v1" ]
+}
