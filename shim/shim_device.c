@@ -5,8 +5,9 @@
  * processes, answered from the simulator state (see shim.h for handles).
  *
  * MIG devices are the compute instances, numbered in ascending GI id then CI
- * id (the order nvidia-smi shows); a MIG handle's name is "<parent> MIG
- * <profile>" and its memory is its GPU instance's.
+ * id (the order nvidia-smi shows), with gaps as on a real driver (see
+ * mig_index); a MIG handle's name is "<parent> MIG <profile>" and its memory
+ * is its GPU instance's.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -158,15 +159,56 @@ SHIM_API nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t dev, char *uuid, unsigned l
     WITH_DEVICE(dev, r, false, shim_copy_string(uuid, len, r.is_mig ? r.ci->uuid : r.g->uuid));
 }
 
-/* MIG devices number from 0 in GI id, CI id order; parents by index. */
+/* MIG device indices. On a real driver they are sparse (reference section
+ * 5: iterate 0..max-1 and skip NOT_FOUND), so here too: the GIs, in
+ * ascending id order, each reserve as many indices as they have compute
+ * slices (the most CIs they can hold), and their CIs, in ascending id order,
+ * take those from the first. The order is nvidia-smi's (GI id, then CI id);
+ * the total never exceeds the GPU's compute slices, the max count. */
+static unsigned gi_index_span(const mig_gpu_state *g, const mig_gi_state *gi)
+{
+    const mig_gi_profile *p = shim_gi_profile(g, gi->profile_id);
+    return p && p->compute_slices >= gi->n_ci ? p->compute_slices : gi->n_ci;
+}
+
+static bool ci_present(const mig_gi_state *gi, unsigned ci_id)
+{
+    for (unsigned j = 0; j < gi->n_ci; j++)
+        if (gi->ci[j].id == ci_id)
+            return true;
+    return false;
+}
+
+/* The MIG device index of (GI id, CI id); -1 when there is no such CI. */
+static long mig_index(const mig_gpu_state *g, unsigned gi_id, unsigned ci_id)
+{
+    unsigned base = 0;
+    for (unsigned id = 0; id < SHIM_GI_IDS; id++) {
+        const mig_gi_state *gi = NULL;
+        for (unsigned i = 0; i < g->n_gi; i++)
+            if (g->gi[i].id == id)
+                gi = &g->gi[i];
+        if (!gi)
+            continue;
+        if (id != gi_id) {
+            base += gi_index_span(g, gi);
+            continue;
+        }
+        unsigned k = 0;
+        for (unsigned c = 0; c < SHIM_CI_IDS; c++) {
+            if (c == ci_id)
+                return ci_present(gi, c) ? (long)(base + k) : -1;
+            k += ci_present(gi, c);
+        }
+        return -1;
+    }
+    return -1;
+}
+
 static unsigned mig_index_of(const shim_ref *r)
 {
-    unsigned n = 0;
-    for (unsigned i = 0; i < r->g->n_gi; i++)
-        for (unsigned k = 0; k < r->g->gi[i].n_ci; k++, n++)
-            if (&r->g->gi[i].ci[k] == r->ci)
-                return n;
-    return n;
+    long k = mig_index(r->g, r->gi->id, r->ci->id);
+    return k < 0 ? 0 : (unsigned)k;
 }
 
 SHIM_API nvmlReturn_t nvmlDeviceGetIndex(nvmlDevice_t dev, unsigned *index)
@@ -322,14 +364,13 @@ static int mig_by_index(const shim_ref *r, unsigned index, nvmlDevice_t *mig)
         return NVML_ERROR_INVALID_ARGUMENT;
     if (index >= max)
         return max ? NVML_ERROR_INVALID_ARGUMENT : NVML_ERROR_NOT_FOUND;
-    unsigned n = 0;
     for (unsigned i = 0; i < r->g->n_gi; i++)
-        for (unsigned k = 0; k < r->g->gi[i].n_ci; k++, n++)
-            if (n == index) {
+        for (unsigned k = 0; k < r->g->gi[i].n_ci; k++)
+            if (mig_index(r->g, r->g->gi[i].id, r->g->gi[i].ci[k].id) == (long)index) {
                 *mig = shim_mig_handle(r->gpu, r->g->gi[i].id, r->g->gi[i].ci[k].id);
                 return NVML_SUCCESS;
             }
-    return NVML_ERROR_NOT_FOUND;
+    return NVML_ERROR_NOT_FOUND; /* a gap: no MIG device there now */
 }
 
 SHIM_API nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t dev, unsigned index,

@@ -92,6 +92,7 @@ static struct {
     nvmlReturn_t (*DeviceGetComputeInstanceId)(nvmlDevice_t, unsigned *);
     nvmlReturn_t (*DeviceGetComputeRunningProcesses_v3)(nvmlDevice_t, unsigned *, void *);
     nvmlReturn_t (*DeviceGetUtilizationRates)(nvmlDevice_t, void *);
+    nvmlReturn_t (*DeviceGetIndex)(nvmlDevice_t, unsigned *);
 } nv;
 
 static const char *const symbols[] = {
@@ -112,7 +113,7 @@ static const char *const symbols[] = {
     "nvmlDeviceGetMigDeviceHandleByIndex", "nvmlDeviceIsMigDeviceHandle",
     "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", "nvmlDeviceGetGpuInstanceId",
     "nvmlDeviceGetComputeInstanceId", "nvmlDeviceGetComputeRunningProcesses_v3",
-    "nvmlDeviceGetUtilizationRates",
+    "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetIndex",
 };
 
 /* ---- checks ---- */
@@ -423,6 +424,38 @@ static void mig_devices(nvmlDevice_t dev, unsigned gi_id)
     CHECK(seen == 2);
 }
 
+/* MIG device indices have gaps (reference section 5: iterate 0..max-1 and
+ * skip NOT_FOUND): with the 3g GI holding two 1c CIs and a 1g GI beside it
+ * with a higher id, at least one index below the 1g's MIG device is empty,
+ * and nvmlDeviceGetIndex gives back the index each handle was found at. */
+static void mig_device_gaps(nvmlDevice_t dev, unsigned big_id)
+{
+    nvmlGpuInstance_t small;
+    nvmlComputeInstance_t ci;
+    nvmlPlacement_t at0 = {0, 1};
+    CHECK_RC(nv.DeviceCreateGpuInstanceWithPlacement(dev, 19, &at0, &small), OK);
+    CHECK_RC(nv.GpuInstanceCreateComputeInstance(small, 0, &ci), OK);
+    unsigned small_id = gi_info(small, NULL, NULL);
+    CHECK(small_id > big_id); /* canonical ids: 3g@4 is GI 2, 1g@0 is GI 7 */
+    unsigned max = 0, found = 0, gaps_before_small = 0, index;
+    CHECK_RC(nv.DeviceGetMaxMigDeviceCount(dev, &max), OK);
+    for (unsigned i = 0; i < max; i++) {
+        nvmlDevice_t mig;
+        int rc = nv.DeviceGetMigDeviceHandleByIndex(dev, i, &mig);
+        if (rc == NOT_FOUND) {
+            gaps_before_small += found < 3;
+            continue;
+        }
+        CHECK_RC(rc, OK);
+        found++;
+        CHECK_RC(nv.DeviceGetIndex(mig, &index), OK);
+        CHECK(index == i);
+    }
+    CHECK(found == 3 && gaps_before_small > 0);
+    CHECK_RC(nv.ComputeInstanceDestroy(ci), OK);
+    CHECK_RC(nv.GpuInstanceDestroy(small), OK);
+}
+
 /* A process started by another program (migctl) shows up here, and keeps
  * its compute instance from being destroyed. */
 static void processes(nvmlDevice_t dev, unsigned gi_id, nvmlComputeInstance_t ci)
@@ -631,6 +664,7 @@ int main(int argc, char **argv)
     unsigned big_id = gi_info(big, NULL, NULL);
     compute_instances(big, ci);
     mig_devices(dev, big_id);
+    mig_device_gaps(dev, big_id);
     processes(dev, big_id, ci[0]);
     teardown(big, ci);
     other_process_sees("9", 1);
