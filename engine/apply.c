@@ -636,7 +636,16 @@ static void rollback(exec_ctx *x)
     for (unsigned pos = 0; pos < x->s->n_gpus; pos++) {
         if (!x->touched[pos])
             continue;
-        const mig_gpu_state *want = &x->s->before[pos];
+        /* A reset this apply did cannot be undone: it made the pending mode
+         * current. Restore the rest around that. */
+        mig_gpu_state want_eff = x->s->before[pos];
+        const mig_gpu_state *want = &want_eff;
+        bool was_reset = false;
+        for (unsigned k = 0; k < r->n_resets; k++)
+            was_reset = was_reset || r->resets[k] == want->index;
+        bool mode_moved = was_reset && want_eff.mig_current != want_eff.mig_pending;
+        if (mode_moved)
+            want_eff.mig_current = want_eff.mig_pending;
         mig_gpu_state now;
         bool ok = apply_restore_gpu(x->b, want, x->o->reset, x->o->progress, &e) == 0 &&
                   x->b->ops->gpu_state(x->b, want->index, &now, &e) == 0;
@@ -645,7 +654,10 @@ static void rollback(exec_ctx *x)
             mig_fail(&e, MIG_ERR_BACKEND, "the layout read back differs from the previous one");
         }
         if (ok) {
-            set_outcome(r, want->index, "restored", "rolled back to the previous layout");
+            set_outcome(r, want->index, "restored",
+                        mode_moved ? "rolled back to the previous layout; the reset made its "
+                                     "pending MIG mode current"
+                                   : "rolled back to the previous layout");
             len += (size_t)snprintf(summary + len, sizeof summary - len, "%sGPU %u",
                                     len ? ", " : "", want->index);
         } else {

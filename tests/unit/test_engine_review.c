@@ -3,7 +3,10 @@
  * exactness that the broad suites (test_apply, test_reconcile) do not reach:
  *  - an Ampere GPU whose MIG disable awaits a reset while it still holds
  *    instances: apply --reset must destroy them first and reset after, not
- *    reset first (which wipes them) and then fail on the destroys.
+ *    reset first (which wipes them) and then fail on the destroys;
+ *  - cancelling a pending disable needs no reset, and the plan says so;
+ *  - a failure after apply --reset reset a GPU is a complete rollback;
+ *  - hooks when migctl was started with SIGCHLD ignored.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -255,9 +258,60 @@ static void test_hooks_with_sigchld_ignored(void **st)
     assert_true(now.sa_handler == SIG_IGN);
 }
 
+/* ------------------------------------------------------------ rollback after a reset */
+
+static void arm_fail(unsigned fail_op)
+{
+    mig_error e = {0};
+    sim_state *s = sim_open(state_path, true, &e);
+    if (!s)
+        fail_msg("sim_open: %s", e.msg);
+    s->fail_op = fail_op;
+    s->fail_rc = NVML_ERROR_UNKNOWN;
+    check(sim_commit(s, &e), &e, "sim_commit");
+    sim_close(s);
+}
+
+/* An A30 left with MIG on pending a reset, then released: apply --reset
+ * resets it and an operation after the reset fails. The rollback destroys
+ * what was created; the reset itself cannot be undone (MIG on is now
+ * current), and that is not an incomplete rollback: restored, journal
+ * gone, exit 3, and a rerun converges. */
+static void test_failure_after_reset_is_restored(void **st)
+{
+    (void)st;
+    sim_reinit("1xA30-24GB");
+    procs(0, -1, true);
+    apply_options o = base_options();
+    apply_report r;
+    assert_int_equal(run_apply(cfg_a30, "on", &o, &r), APPLY_PENDING_RESET);
+    procs(0, -1, false);
+    o.reset = true;
+    arm_fail(2); /* the first operation after the reset */
+    assert_int_equal(run_apply(cfg_a30, "on", &o, &r), APPLY_FAILED);
+    assert_int_equal(apply_exit_code(&r), 3);
+    assert_int_equal(r.n_resets, 1);
+    assert_true(r.rolled_back);
+    if (!r.restored)
+        fail_msg("not restored: %s (%s)", r.error.msg, r.gpus[0].reason);
+    assert_string_equal(r.gpus[0].status, "restored");
+    assert_null(strstr(r.error.msg, "INCOMPLETE"));
+    assert_int_equal(access(journal_path, F_OK), -1);
+    mig_gpu_state g;
+    read_gpu(0, &g);
+    assert_true(g.mig_current);
+    assert_true(g.mig_pending);
+    assert_int_equal(g.n_gi, 0);
+    o.reset = false;
+    assert_int_equal(run_apply(cfg_a30, "on", &o, &r), APPLY_APPLIED);
+    read_gpu(0, &g);
+    assert_int_equal(g.n_gi, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_failure_after_reset_is_restored, setup, teardown),
         cmocka_unit_test(test_hooks_with_sigchld_ignored),
         cmocka_unit_test_setup_teardown(test_cancelled_pending_disable_needs_no_reset, setup,
                                         teardown),
