@@ -10,9 +10,11 @@
  * with the same parser.
  */
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "config/migparted.h"
@@ -326,7 +328,12 @@ bool cfg_equal(const cfg_file *a, const cfg_file *b)
 
 int cfg_write(const char *path, const cfg_file *f, bool json, mig_error *e)
 {
-    FILE *out = path ? fopen(path, "w") : stdout;
+    /* A file is written beside its target and renamed over it, so a failed
+     * write never destroys the config that was there. */
+    char tmp[PATH_MAX];
+    if (path && snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return mig_fail(e, MIG_ERR_INPUT, "%s: path too long", path);
+    FILE *out = path ? fopen(tmp, "w") : stdout;
     if (!out)
         return mig_fail(e, MIG_ERR_INPUT, "%s: cannot write: %s", path, strerror(errno));
     int rc = json ? cfg_emit_json(out, f, e) : cfg_emit_yaml(out, f, e);
@@ -335,7 +342,9 @@ int cfg_write(const char *path, const cfg_file *f, bool json, mig_error *e)
                       strerror(errno));
     if (path && fclose(out) != 0 && rc == 0)
         rc = mig_fail(e, MIG_ERR_SYSTEM, "%s: write error: %s", path, strerror(errno));
+    if (path && rc == 0 && rename(tmp, path) != 0)
+        rc = mig_fail(e, MIG_ERR_INPUT, "%s: cannot write: %s", path, strerror(errno));
     if (path && rc < 0)
-        remove(path); /* never leave half a config behind */
+        remove(tmp);
     return rc;
 }

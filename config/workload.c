@@ -187,12 +187,16 @@ static char *read_all(const char *path, size_t *len, mig_error *e)
             buf = nb;
         }
     }
-    bool err = ferror(f);
+    int err = ferror(f) ? errno : 0;
     if (f != stdin)
         fclose(f);
+    if (err == EISDIR)
+        return free(buf), mig_fail(e, MIG_ERR_INPUT, "%s: is a directory; expected a YAML file",
+                                   path), NULL;
     if (!buf || err) {
         free(buf);
-        return mig_fail(e, MIG_ERR_SYSTEM, "%s: read failed", path), NULL;
+        return mig_fail(e, MIG_ERR_SYSTEM, "%s: read failed: %s", path,
+                        strerror(err ? err : ENOMEM)), NULL;
     }
     *len = n;
     return buf;

@@ -328,8 +328,8 @@ static unsigned *procs_place(sim_state *s, unsigned gpu, int gi_id, int ci_id, m
 {
     mig_gpu_state *g = gpu_at(s, gpu);
     if (!g) {
-        mig_fail(e, MIG_ERR_INPUT, "GPU index %u out of range (the node has %u GPUs, 0-%u)", gpu,
-                 s->n_gpus, s->n_gpus - 1);
+        mig_fail(e, MIG_ERR_INPUT, "GPU index %u out of range (the node has %u GPU%s, 0-%u)", gpu,
+                 s->n_gpus, s->n_gpus == 1 ? "" : "s", s->n_gpus - 1);
         return NULL;
     }
     if (gi_id < 0)

@@ -162,3 +162,12 @@ make_layout() {
     [[ "$output" == *"missing.json"* ]]
     [[ "$output" != *"version: v1"* ]]
 }
+
+@test "export --output replaces the file whole and leaves no temporary file beside it" {
+  echo "old content" > "$BATS_TEST_TMPDIR/out.yaml"
+  run "$MIGCTL" export --output "$BATS_TEST_TMPDIR/out.yaml"
+  [ "$status" -eq 0 ]
+  grep -q "^version: v1" "$BATS_TEST_TMPDIR/out.yaml"
+  ! grep -q "old content" "$BATS_TEST_TMPDIR/out.yaml"
+  [ -z "$(ls "$BATS_TEST_TMPDIR" | grep '\.tmp\.')" ]
+}

@@ -152,3 +152,9 @@ decision() { # JSON, workload -> "kind profile"
     run -2 "$MIGCTL" plan -w /nonexistent.yaml -f "$EX/fleet-h100.yaml"
     run -2 "$MIGCTL" replan -f "$EX/fleet-h100.yaml"
 }
+
+@test "a directory given as the workloads file is bad input that says so" {
+  run "$MIGCTL" plan -w "$BATS_TEST_TMPDIR" -f "$MIGCTL_SOURCE_DIR/examples/fleet-h100.yaml"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"is a directory"* ]]
+}
