@@ -815,10 +815,20 @@ static void test_hooks_around_apply(void **st)
 
 /* ------------------------------------------------------------ lock */
 
+/* The waiter's callback tells the holder to let go, so the test needs no
+ * sleeps: the holder keeps the lock exactly until someone waits for it. */
+typedef struct {
+    long holder;
+    int release_fd;
+} wait_ctx;
+
 static void on_wait(const char *path, long holder, void *ctx)
 {
     (void)path;
-    *(long *)ctx = holder;
+    wait_ctx *w = ctx;
+    w->holder = holder;
+    if (write(w->release_fd, "r", 1) != 1)
+        w->holder = -2;
 }
 
 static void test_lock_serialises(void **st)
@@ -826,23 +836,23 @@ static void test_lock_serialises(void **st)
     (void)st;
     char lock_path[512];
     snprintf(lock_path, sizeof lock_path, "%s/apply.lock", dir);
-    int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
+    int locked[2], release[2];
+    assert_int_equal(pipe(locked), 0);
+    assert_int_equal(pipe(release), 0);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         int fd;
+        char c;
         mig_error e;
         if (lock_acquire(lock_path, true, NULL, NULL, &fd, &e) < 0)
             _exit(1);
-        if (write(pfd[1], "x", 1) != 1)
+        if (write(locked[1], "x", 1) != 1 || read(release[0], &c, 1) != 1)
             _exit(1);
-        struct timespec ts = {0, 400 * 1000000};
-        nanosleep(&ts, NULL);
         _exit(0); /* dying drops the lock */
     }
     char c;
-    assert_int_equal(read(pfd[0], &c, 1), 1);
+    assert_int_equal(read(locked[0], &c, 1), 1);
     int fd = -1;
     mig_error e = {0};
     assert_int_equal(lock_acquire(lock_path, false, NULL, NULL, &fd, &e), -1);
@@ -850,14 +860,19 @@ static void test_lock_serialises(void **st)
     char want[64];
     snprintf(want, sizeof want, "pid %ld", (long)pid);
     assert_non_null(strstr(e.msg, want));
-    long holder = -1;
-    assert_int_equal(lock_acquire(lock_path, true, on_wait, &holder, &fd, &e), 0);
-    assert_int_equal(holder, (long)pid); /* we waited, and knew for whom */
+    wait_ctx w = {-1, release[1]};
+    assert_int_equal(lock_acquire(lock_path, true, on_wait, &w, &fd, &e), 0);
+    assert_int_equal(w.holder, (long)pid); /* we waited, and knew for whom */
     int status;
-    assert_int_equal(waitpid(pid, &status, WNOHANG), pid); /* the holder was gone first */
+    /* The holder let go by exiting (its lock dies with its descriptors,
+     * a moment before it can be reaped). */
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     lock_release(fd);
-    close(pfd[0]);
-    close(pfd[1]);
+    close(locked[0]);
+    close(locked[1]);
+    close(release[0]);
+    close(release[1]);
 }
 
 /* Two appliers racing on one node, each under the lock: both succeed, and
