@@ -248,7 +248,9 @@ void plan_print_gpu(FILE *out, const mig_plan *p, const mig_gpu_plan *gp, const 
                     bool color)
 {
     print_status(out, p, gp, g, color);
-    if (gp->status == MIG_GPU_UNTOUCHED || !g || !g->model)
+    /* An unchanged GPU is one line: on a 64-GPU node "nothing to do" must
+     * not take hundreds of lines of slot maps (status draws them). */
+    if (gp->status == MIG_GPU_UNTOUCHED || gp->status == MIG_GPU_UNCHANGED || !g || !g->model)
         return;
     unsigned slices = g->model->memory_slices;
     box b[MIG_MAX_GI];
@@ -259,7 +261,7 @@ void plan_print_gpu(FILE *out, const mig_plan *p, const mig_gpu_plan *gp, const 
     draw_bar(out, changes ? "before" : "now", slices, b, n, color);
     if (!g->mig_current)
         fprintf(out, "  %-7s(MIG off)\n", "");
-    if (gp->status == MIG_GPU_IMPOSSIBLE || gp->status == MIG_GPU_UNCHANGED)
+    if (gp->status == MIG_GPU_IMPOSSIBLE)
         return;
     const char *title = gp->status == MIG_GPU_BLOCKED ? "forced" : "after";
     if (gp->desired.mig_enabled) {
