@@ -327,7 +327,10 @@ int apply_restore_gpu(mig_backend *b, const mig_gpu_state *want, bool reset, FIL
     mig_gpu_state now;
     if (b->ops->gpu_state(b, want->index, &now, e) < 0)
         return -1;
-    if (want->mig_pending && !(now.mig_current && now.mig_pending)) {
+    /* Ask for MIG on only where the GPU lost it: a GPU whose enable is still
+     * pending, as it was before, is left alone (asking again would let an
+     * Ampere driver reset it now and make the mode current). */
+    if ((want->mig_pending && !now.mig_pending) || (want->mig_current && !now.mig_current)) {
         if (restore_mode(b, want->index, true, reset && want->mig_current, &o, e) < 0)
             return -1;
         if (b->ops->gpu_state(b, want->index, &now, e) < 0)

@@ -302,3 +302,17 @@ node_state() {
     [ "$(echo "$output" | jq '.operations | length')" -gt 20 ]
     [ "$(wc -l < "$MIGSIM_INIT_LOG")" -eq 1 ]
 }
+
+@test "a failed reset on Ampere rolls back to the pending state, not to MIG on" {
+    init 1xA100-SXM4-40GB
+    "$MIGCTL" sim procs -i 0 --start >/dev/null
+    "$MIGCTL" mode -i 0 on >/dev/null
+    "$MIGCTL" sim procs -i 0 --stop >/dev/null
+    printf 'version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {"3g.20gb": 2}\n' > "$BATS_TEST_TMPDIR/a.yaml"
+    "$MIGCTL" sim fault --fail-op 1 --rc IN_USE >/dev/null
+    run "$MIGCTL" apply -f "$BATS_TEST_TMPDIR/a.yaml" --reset
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"restored to the previous layout"* ]]
+    [ "$("$MIGCTL" status --json | jq -c '.gpus[0].mig')" = '{"current":false,"pending":true}' ]
+    [ ! -e "$JOURNAL" ]
+}
