@@ -231,11 +231,17 @@ int cmd_create(int argc, char **argv, cli_globals *g)
 
     mig_error e;
     mig_backend *b;
-    if (cli_open_backend(g, &b, &e) < 0)
+    int lock_fd;
+    if (cli_change_lock(g, &lock_fd, &e) < 0)
         return cli_report("create", &e);
+    if (cli_open_backend(g, &b, &e) < 0) {
+        cli_change_unlock(lock_fd);
+        return cli_report("create", &e);
+    }
     json_t *done = json_array();
     int rc = run_create(b, &a, done, &e);
     backend_close(b);
+    cli_change_unlock(lock_fd);
     if (a.json) {
         json_t *root = json_pack("{s:i,s:o,s:o}", "gpu", (int)a.gpu, "created", done, "error",
                                  rc < 0 ? json_string(e.msg) : json_null());

@@ -173,11 +173,17 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
 
     mig_error e;
     mig_backend *b;
-    if (cli_open_backend(g, &b, &e) < 0)
+    int lock_fd;
+    if (cli_change_lock(g, &lock_fd, &e) < 0)
         return cli_report("destroy", &e);
+    if (cli_open_backend(g, &b, &e) < 0) {
+        cli_change_unlock(lock_fd);
+        return cli_report("destroy", &e);
+    }
     json_t *done = json_array();
     int rc = run_destroy(b, &a, done, &e);
     backend_close(b);
+    cli_change_unlock(lock_fd);
     if (rc < 0 && e.nvml == NVML_ERROR_IN_USE && a.force) {
         char msg[sizeof e.msg + 96];
         snprintf(msg, sizeof msg, "%s (--force does not stop processes: stop them first)", e.msg);

@@ -203,9 +203,15 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
     }
     mig_error e;
     mig_backend *b;
-    if (cli_open_backend(g, &b, &e) < 0)
+    int lock_fd;
+    if (cli_change_lock(g, &lock_fd, &e) < 0)
         return cli_report("mode", &e);
+    if (cli_open_backend(g, &b, &e) < 0) {
+        cli_change_unlock(lock_fd);
+        return cli_report("mode", &e);
+    }
     int rc = a.reset ? do_reset(b, &a, &e) : do_mode(b, &a, &e);
     backend_close(b);
+    cli_change_unlock(lock_fd);
     return rc < 0 ? cli_report("mode", &e) : 0;
 }

@@ -12,10 +12,32 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/lock.h"
 
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e)
 {
     return backend_open(g->backend, g->sim_path, out, e);
+}
+
+int cli_change_lock(cli_globals *g, int *fd, mig_error *e)
+{
+    char path[4096];
+    lock_default_path(NULL, sim_default_path(g->sim_path), path, sizeof path);
+    *fd = -1;
+    if (lock_acquire(path, false, NULL, NULL, fd, e) == 0)
+        return 0;
+    if (e->kind == MIG_ERR_REFUSED) {
+        mig_error_prefix(e, "an apply is changing the GPUs; try again when it is done");
+        return -1;
+    }
+    mig_error_clear(e);
+    *fd = -1;
+    return 0;
+}
+
+void cli_change_unlock(int fd)
+{
+    lock_release(fd);
 }
 
 int cli_gpu_state(mig_backend *b, unsigned gpu, mig_gpu_state *st, mig_error *e)

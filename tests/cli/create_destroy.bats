@@ -151,3 +151,24 @@ gis() { "$MIGCTL" status -i "${1:-0}" --json | jq -c '[.gpus[0].gpu_instances[] 
     [ "$status" -eq 2 ]
     [ "$(checksum)" = "$before" ]
 }
+
+@test "create, destroy and mode refuse to run while an apply holds the lock" {
+    "$MIGCTL" mode -i 0 on >/dev/null
+    before=$(cksum < "$MIGCTL_SIM_STATE")
+    lock="$MIGCTL_SIM_STATE.apply.lock"
+    # Hold apply's lock the way a running apply does (flock on the same file).
+    exec 9>"$lock"
+    flock -n 9
+    run "$MIGCTL" create -i 0 1g.10gb
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"an apply is changing the GPUs"* ]]
+    run "$MIGCTL" mode -i 0 off
+    [ "$status" -eq 1 ]
+    run "$MIGCTL" destroy -i 0 --gi 1
+    [ "$status" -eq 1 ]
+    [ "$(cksum < "$MIGCTL_SIM_STATE")" = "$before" ]
+    flock -u 9
+    exec 9>&-
+    run "$MIGCTL" create -i 0 1g.10gb
+    [ "$status" -eq 0 ]
+}
