@@ -609,6 +609,10 @@ static int nvml_set_mode(mig_backend *b, unsigned idx, bool enable, bool *pendin
                 enable ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE, &activation);
     if (rc)
         return nv_fail(nb, e, rc, "nvmlDeviceSetMigMode");
+    /* On Ampere the driver may have unbound and reset the GPU to switch:
+     * its old handle can be stale, so look the device up again. */
+    if (device(nb, idx, &dev, e) < 0)
+        return -1;
     unsigned cur = 0, pend = 0;
     rc = NV(nb, DeviceGetMigMode, dev, &cur, &pend);
     if (rc)
