@@ -44,12 +44,12 @@ int cmd_replan(int argc, char **argv, cli_globals *g);
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e);
 
 /* For verbs that change GPUs one instance at a time (create, destroy, mode):
- * take apply's lock without waiting, so they never interleave with an apply
- * (MIG_ERR_REFUSED naming the holder). A lock file that cannot be opened at
- * all (no write access to its folder) does not stop the verb: the lock only
- * orders migctl processes, and the driver still checks every operation.
- * *fd is -1 then; release with cli_change_unlock. */
-int cli_change_lock(cli_globals *g, int *fd, mig_error *e);
+ * take apply's lock, waiting (and saying so on stderr) while an apply or
+ * another such verb holds it, so they never interleave. A lock file that
+ * cannot be opened at all (no write access to its folder) does not stop the
+ * verb: the lock only orders migctl processes, and the driver still checks
+ * every operation; *fd is -1 then. Release with cli_change_unlock. */
+int cli_change_lock(cli_globals *g, const char *verb, int *fd, mig_error *e);
 void cli_change_unlock(int fd);
 
 /* The state of GPU `gpu`, checking the index first: out of range is bad

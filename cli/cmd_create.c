@@ -232,7 +232,7 @@ int cmd_create(int argc, char **argv, cli_globals *g)
     mig_error e;
     mig_backend *b;
     int lock_fd;
-    if (cli_change_lock(g, &lock_fd, &e) < 0)
+    if (cli_change_lock(g, "create", &lock_fd, &e) < 0)
         return cli_report("create", &e);
     if (cli_open_backend(g, &b, &e) < 0) {
         cli_change_unlock(lock_fd);

@@ -174,7 +174,7 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
     mig_error e;
     mig_backend *b;
     int lock_fd;
-    if (cli_change_lock(g, &lock_fd, &e) < 0)
+    if (cli_change_lock(g, "destroy", &lock_fd, &e) < 0)
         return cli_report("destroy", &e);
     if (cli_open_backend(g, &b, &e) < 0) {
         cli_change_unlock(lock_fd);

@@ -204,7 +204,7 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
     mig_error e;
     mig_backend *b;
     int lock_fd;
-    if (cli_change_lock(g, &lock_fd, &e) < 0)
+    if (cli_change_lock(g, "mode", &lock_fd, &e) < 0)
         return cli_report("mode", &e);
     if (cli_open_backend(g, &b, &e) < 0) {
         cli_change_unlock(lock_fd);

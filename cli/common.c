@@ -19,17 +19,25 @@ int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e)
     return backend_open(g->backend, g->sim_path, out, e);
 }
 
-int cli_change_lock(cli_globals *g, int *fd, mig_error *e)
+static void say_waiting(const char *path, long holder, void *ctx)
+{
+    const char *verb = ctx;
+    if (holder > 0)
+        fprintf(stderr, "migctl: %s: waiting for the lock %s (held by pid %ld)...\n", verb, path,
+                holder);
+    else
+        fprintf(stderr, "migctl: %s: waiting for the lock %s...\n", verb, path);
+}
+
+int cli_change_lock(cli_globals *g, const char *verb, int *fd, mig_error *e)
 {
     char path[4096];
     lock_default_path(NULL, sim_default_path(g->sim_path), path, sizeof path);
     *fd = -1;
-    if (lock_acquire(path, false, NULL, NULL, fd, e) == 0)
+    if (lock_acquire(path, true, say_waiting, (void *)verb, fd, e) == 0)
         return 0;
-    if (e->kind == MIG_ERR_REFUSED) {
-        mig_error_prefix(e, "an apply is changing the GPUs; try again when it is done");
-        return -1;
-    }
+    /* No write access to the lock's folder: the lock only orders migctl
+     * processes, and the driver still checks every operation. */
     mig_error_clear(e);
     *fd = -1;
     return 0;

@@ -336,7 +336,7 @@ if [ "\$held" -ne 0 ]; then
     echo "GPU is currently in use by another process."
     exit 255
 fi
-exec "$MIGCTL" --backend sim mode -i 0 --reset --force >/dev/null
+MIGCTL_LOCK="$BATS_TEST_TMPDIR/stand-in.lock" exec "$MIGCTL" --backend sim mode -i 0 --reset --force >/dev/null
 SH
     chmod +x "$bin/nvidia-smi"
     cat >"$BATS_TEST_TMPDIR/two.yaml" <<'YAML'
