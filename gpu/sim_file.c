@@ -621,9 +621,15 @@ static int take_lock(const char *path, bool exclusive, int *fd_out, mig_error *e
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0 && !exclusive)
         fd = open(lock, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && !exclusive && (errno == EACCES || errno == EROFS || errno == ENOENT)) {
+        /* A reader that may not create the lock file reads without it: the
+         * writer replaces the file by rename, so a read never sees half. */
+        *fd_out = -1;
+        return 0;
+    }
     if (fd < 0)
-        return mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot open the lock file: %s", lock,
-                        strerror(errno));
+        return mig_fail(e, errno == EACCES || errno == EROFS ? MIG_ERR_INPUT : MIG_ERR_SYSTEM,
+                        "%s: cannot open the lock file: %s", lock, strerror(errno));
     int r;
     while ((r = flock(fd, exclusive ? LOCK_EX : LOCK_SH)) < 0 && errno == EINTR)
         ;
@@ -697,8 +703,13 @@ sim_state *sim_open(const char *path, bool writable, mig_error *e)
         return NULL;
     }
     struct stat st;
-    if (stat(path, &st) < 0 && errno == ENOENT) {
+    int st_rc = stat(path, &st);
+    if (st_rc < 0 && errno == ENOENT) {
         mig_fail(e, MIG_ERR_INPUT, "%s: no simulator state file; %s", path, NO_STATE_HINT);
+        return NULL;
+    }
+    if (st_rc == 0 && S_ISDIR(st.st_mode)) {
+        mig_fail(e, MIG_ERR_INPUT, "%s: is a directory; expected a simulator state file", path);
         return NULL;
     }
     sim_state *s = state_alloc(e);

@@ -133,3 +133,10 @@ partition() {
   [[ "$output" == *"migctl sim init"* ]]
   [ "${#lines[@]}" -eq 1 ]
 }
+
+@test "a directory given as the state file is bad input that says so" {
+  export MIGCTL_SIM_STATE="$BATS_TEST_TMPDIR"
+  run "$MIGCTL" status
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"is a directory"* ]]
+}
