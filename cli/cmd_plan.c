@@ -137,11 +137,11 @@ static const char *profile_text(const adv_decision *d)
 void plan_print_decisions(const wl_file *wf, const adv_decision *d, unsigned n_models)
 {
     printf("Decisions\n");
-    printf("  %-18s %-16s %-10s %-11s %s\n", "WORKLOAD", "MODEL", "KIND", "PROFILE", "REASON");
+    printf("  %-18s %-17s %-10s %-11s %s\n", "WORKLOAD", "MODEL", "KIND", "PROFILE", "REASON");
     for (unsigned w = 0; w < wf->n; w++)
         for (unsigned k = 0; k < n_models; k++) {
             const adv_decision *x = &d[w * n_models + k];
-            printf("  %-18s %-16s %-10s %-11s %s\n", wf->items[w].name, x->model->name,
+            printf("  %-18s %-17s %-10s %-11s %s\n", wf->items[w].name, x->model->name,
                    adv_kind_name(x->kind), profile_text(x), x->reason);
         }
 }
@@ -265,7 +265,7 @@ static void plan_text(const pk_plan *p)
         char line[4096];
         slice_workloads(p, g, NULL, line, sizeof line);
         const char *what = pg->use == PK_GPU_MIG ? "" : pg->use == PK_GPU_WHOLE ? "whole GPU, MIG off: " : "MPS, MIG off: ";
-        printf("  %s/%-3u %-16s %s%s\n", p->fleet->nodes[fg->node].name, fg->index,
+        printf("  %s/%-3u %-17s %s%s\n", p->fleet->nodes[fg->node].name, fg->index,
                fg->model->name, what, line);
     }
 }
