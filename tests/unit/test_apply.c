@@ -34,49 +34,9 @@
 #include "gpu/sim.h"
 #include "util/nvml_rc.h"
 
-static char dir[256], state_path[512], journal_path[512];
-
-static int setup(void **st)
-{
-    (void)st;
-    snprintf(dir, sizeof dir, "/tmp/migctl-test-apply-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(state_path, sizeof state_path, "%s/state.json", dir);
-    snprintf(journal_path, sizeof journal_path, "%s/state.json.journal", dir);
-    return 0;
-}
-
-static int teardown(void **st)
-{
-    (void)st;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "tests/unit/apply_fixture.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static void check(int rc, const mig_error *e, const char *what)
-{
-    if (rc < 0)
-        fail_msg("%s: %s", what, e->msg);
-}
-
-static void sim_reinit(const char *spec)
-{
-    mig_error e = {0};
-    check(sim_init(state_path, spec, false, &e), &e, "sim_init");
-    unlink(journal_path);
-}
-
-static mig_backend *open_backend(void)
-{
-    mig_backend *b = NULL;
-    mig_error e = {0};
-    check(sim_backend_open(state_path, &b, &e), &e, "sim_backend_open");
-    return b;
-}
 
 static void arm(unsigned fail_op, unsigned kill_op)
 {
@@ -89,26 +49,6 @@ static void arm(unsigned fail_op, unsigned kill_op)
     s->kill_op = kill_op;
     check(sim_commit(s, &e), &e, "sim_commit");
     sim_close(s);
-}
-
-/* Processes on a GI's first CI (gi >= 0) or on the whole GPU (gi < 0). */
-static void procs(unsigned gpu, int gi, bool start)
-{
-    mig_error e = {0};
-    sim_state *s = sim_open(state_path, true, &e);
-    if (!s)
-        fail_msg("sim_open: %s", e.msg);
-    check(sim_procs(s, gpu, gi, -1, start, &e), &e, "sim_procs");
-    check(sim_commit(s, &e), &e, "sim_commit");
-    sim_close(s);
-}
-
-static void read_gpu(unsigned gpu, mig_gpu_state *g)
-{
-    mig_backend *b = open_backend();
-    mig_error e = {0};
-    check(b->ops->gpu_state(b, gpu, g, &e), &e, "gpu_state");
-    backend_close(b);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -181,38 +121,6 @@ static bool has_ci_uuid(const mig_gpu_state *g, const char *uuid)
 static bool file_exists(const char *p)
 {
     return access(p, F_OK) == 0;
-}
-
-typedef struct {
-    cfg_file f;
-    const cfg_config *c;
-} parsed_config;
-
-static void parse_config(const char *yaml, const char *name, parsed_config *pc)
-{
-    mig_error e = {0};
-    check(cfg_parse_string(yaml, strlen(yaml), "test.yaml", &pc->f, &e), &e, "cfg_parse_string");
-    pc->c = cfg_select(&pc->f, name, &e);
-    if (!pc->c)
-        fail_msg("cfg_select: %s", e.msg);
-}
-
-static apply_options base_options(void)
-{
-    return (apply_options){.config_file = "test.yaml", .config_name = "t",
-                           .journal_path = journal_path, .hook_timeout_ms = 5000};
-}
-
-static apply_result run_apply(const char *yaml, const char *name, const apply_options *o,
-                              apply_report *r)
-{
-    parsed_config pc;
-    parse_config(yaml, name, &pc);
-    mig_backend *b = open_backend();
-    apply_run(b, pc.c, o, r);
-    backend_close(b);
-    cfg_free(&pc.f);
-    return r->result;
 }
 
 static void apply_ok(const char *yaml, const char *name)
