@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "config/migparted.h"
 #include "gpu/backend.h"
 #include "util/err.h"
 
@@ -63,6 +64,10 @@ int cli_read_states(mig_backend *b, mig_gpu_state **out, unsigned *n, mig_error 
 /* Print a JSON document on stdout (indented, keys in insertion order, a
  * final newline) and release it. */
 void cli_print_json(json_t *root);
+
+/* Warn on stderr ("migctl: <verb>: warning: <file>:<line>:<col>: ...") about
+ * selectors of config c that name GPUs this backend does not have. */
+void cli_warn_unmatched(const char *verb, const char *file, const cfg_config *c, mig_backend *b);
 
 /* Print "migctl: <verb>: <message>" to stderr and return the exit code. */
 int cli_report(const char *verb, const mig_error *e);

@@ -286,6 +286,7 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
     catch_signals();
     if (cli_open_backend(g, &res->b, &e) < 0)
         return early_failure(a, &e);
+    cli_warn_unmatched("apply", res->cfg.path ? res->cfg.path : a->config_file, c, res->b);
 
     apply_options o = {
         .config_file = a->config_file,

@@ -117,6 +117,7 @@ static int read_verdicts(cli_globals *gl, const cfg_config *c, const char *path,
     mig_backend *b;
     if (cli_open_backend(gl, &b, e) < 0)
         return -1;
+    cli_warn_unmatched("assert", path, c, b);
     unsigned n = 0;
     int rc = b->ops->gpu_count(b, &n, e);
     gpu_verdict *v = rc == 0 ? calloc(n ? n : 1, sizeof *v) : NULL;

@@ -90,6 +90,28 @@ void cli_print_json(json_t *root)
     json_decref(root);
 }
 
+typedef struct {
+    const char *verb, *file;
+} warn_ctx;
+
+static void print_warning(void *ctx, const char *msg)
+{
+    const warn_ctx *w = ctx;
+    fprintf(stderr, "migctl: %s: warning: %s:%s\n", w->verb, w->file, msg);
+}
+
+void cli_warn_unmatched(const char *verb, const char *file, const cfg_config *c, mig_backend *b)
+{
+    mig_gpu_state *gpus;
+    unsigned n;
+    mig_error e;
+    if (cli_read_states(b, &gpus, &n, &e) < 0)
+        return; /* the verb reads the states again and reports the failure */
+    warn_ctx w = {verb, file};
+    cfg_unmatched_selectors(c, gpus, n, print_warning, &w);
+    free(gpus);
+}
+
 int cli_report(const char *verb, const mig_error *e)
 {
     fprintf(stderr, "migctl: %s: %s\n", verb, e->msg);

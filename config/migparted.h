@@ -120,6 +120,14 @@ bool cfg_equal(const cfg_file *a, const cfg_file *b);
  * two entries of c select the same GPU, naming both entries' lines. */
 int cfg_check_overlap(const cfg_config *c, const mig_gpu_state *gpus, unsigned n, mig_error *e);
 
+/* Note (through note(ctx, "<line>:<col>: <what>")) every node-specific
+ * selector of c that names no GPU among gpus[]: a device index past the
+ * last GPU, a UUID or PCI bus id no GPU has. Such entries still apply to the
+ * GPUs they do name, as in mig-parted; the notes let the caller warn. */
+typedef void (*cfg_note_fn)(void *ctx, const char *msg);
+void cfg_unmatched_selectors(const cfg_config *c, const mig_gpu_state *gpus, unsigned n,
+                             cfg_note_fn note, void *ctx);
+
 /* For `export`: one config named `label` (NULL: "current") describing the
  * GPUs' current layouts. Per GPU a profile -> count map (a GI whose only CI
  * spans it counts under the GI's name, other CIs under "<C>c.<GI>" names);

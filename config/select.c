@@ -143,3 +143,47 @@ int cfg_check_overlap(const cfg_config *c, const mig_gpu_state *gpus, unsigned n
     }
     return 0;
 }
+
+/* A GPU named by a node-specific selector (an index, a UUID, a PCI bus id)
+ * that the node does not have is almost always a typo or a config meant for
+ * another node. mig-parted ignores it silently; we say so, but still apply
+ * the rest (device-filter and models are fleet-wide by nature: not noted). */
+static bool some_gpu(const mig_gpu_state *gpus, unsigned n, const cfg_entry *one,
+                     bool (*match)(const cfg_entry *, const mig_gpu_state *))
+{
+    for (unsigned g = 0; g < n; g++)
+        if (match(one, &gpus[g]))
+            return true;
+    return false;
+}
+
+void cfg_unmatched_selectors(const cfg_config *c, const mig_gpu_state *gpus, unsigned n,
+                             cfg_note_fn note, void *ctx)
+{
+    char msg[256];
+    for (unsigned i = 0; i < c->n_entries; i++) {
+        const cfg_entry *en = &c->entries[i];
+        for (unsigned k = 0; k < en->n_indices; k++)
+            if (en->indices[k] >= n) {
+                snprintf(msg, sizeof msg, "%u:%u: devices names GPU %u; this node has %u GPU%s",
+                         en->line, en->col, en->indices[k], n, n == 1 ? "" : "s");
+                note(ctx, msg);
+            }
+        for (unsigned k = 0; k < en->n_uuids; k++) {
+            cfg_entry one = {.n_uuids = 1, .uuids = &en->uuids[k]};
+            if (!some_gpu(gpus, n, &one, uuid_matches)) {
+                snprintf(msg, sizeof msg, "%u:%u: no GPU of this node has UUID %.100s", en->line,
+                         en->col, en->uuids[k]);
+                note(ctx, msg);
+            }
+        }
+        for (unsigned k = 0; k < en->n_bus_ids; k++) {
+            cfg_entry one = {.n_bus_ids = 1, .bus_ids = &en->bus_ids[k]};
+            if (!some_gpu(gpus, n, &one, bus_id_matches)) {
+                snprintf(msg, sizeof msg, "%u:%u: no GPU of this node has PCI bus id %.60s",
+                         en->line, en->col, en->bus_ids[k]);
+                note(ctx, msg);
+            }
+        }
+    }
+}

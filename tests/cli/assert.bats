@@ -5,6 +5,8 @@
 # report, 2 on bad input with file:line:col; GPUs the config does not
 # select are ignored; --placements also compares pinned placements.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
     export MIGCTL_SIM_STATE="$BATS_TEST_TMPDIR/sim.json"
     "$MIGCTL" sim init --gpus 2xH100-SXM5-80GB >/dev/null
@@ -178,4 +180,26 @@ YAML
   [ "$status" -eq 2 ]
   [[ "$output" == *"lines 4 and 7 both select GPU 0"* ]]
   [ "$(cksum < "$MIGCTL_SIM_STATE")" = "$before" ]
+}
+
+@test "apply and assert warn about selectors that name GPUs this node does not have" {
+  cat > "$BATS_TEST_TMPDIR/far.yaml" <<'YAML'
+version: v1
+mig-configs:
+  x:
+    - devices: [0, 5]
+      mig-enabled: true
+      mig-devices: {"3g.40gb": 2}
+    - uuids: ["GPU-00000000-0000-0000-0000-000000000000"]
+      mig-enabled: false
+YAML
+  run --separate-stderr "$MIGCTL" assert -f "$BATS_TEST_TMPDIR/far.yaml"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"warning: $BATS_TEST_TMPDIR/far.yaml:4:"*"devices names GPU 5; this node has 2 GPUs"* ]]
+  [[ "$stderr" == *"far.yaml:7:"*"no GPU of this node has UUID GPU-00000000"* ]]
+  run --separate-stderr "$MIGCTL" apply -f "$BATS_TEST_TMPDIR/far.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"devices names GPU 5"* ]]
+  run "$MIGCTL" assert -f "$BATS_TEST_TMPDIR/far.yaml"
+  [ "$status" -eq 0 ]
 }
