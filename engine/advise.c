@@ -349,6 +349,11 @@ void advise_one(const wl_workload *w, const mig_model *m, adv_decision *d)
                  "whole %s", gib(w->memory_mib), gib(card_mib(m)), m->name);
         return;
     }
+    if (w->sms > m->sm_count) {
+        snprintf(d->reason, sizeof d->reason, "needs %u SMs, more than the %u SMs of a whole %s",
+                 w->sms, m->sm_count, m->name);
+        return;
+    }
     if (w->p2p) {
         set_whole(d, w->gpus);
         snprintf(d->reason, sizeof d->reason, "needs NVLink/PCIe peer-to-peer, which MIG "

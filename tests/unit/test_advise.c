@@ -69,6 +69,13 @@ static void test_memory_beyond_card_unplaced(void **state)
     /* 141 GB fits an H200 as a whole card, not an H100 */
     expect("{name: x, memory: 130GiB}", "H200-SXM-141GB", ADV_WHOLE, "whole");
     expect("{name: x, memory: 130GiB}", "H100-SXM5-80GB", ADV_UNPLACED, "-");
+    /* SMs beyond the card (an H100 SXM5 has 132) cannot be placed either */
+    expect("{name: x, sms: 132}", "H100-SXM5-80GB", ADV_WHOLE, "whole");
+    expect("{name: x, sms: 200}", "H100-SXM5-80GB", ADV_UNPLACED, "-");
+    expect("{name: x, sms: 140}", "B200-180GB", ADV_WHOLE, "whole");
+    adv_decision d = decide("{name: x, sms: 200, p2p: true}", "H100-SXM5-80GB");
+    assert_int_equal(d.kind, ADV_UNPLACED);
+    assert_non_null(strstr(d.reason, "200 SMs"));
 }
 
 static void test_p2p_and_gangs_whole(void **state)
