@@ -275,8 +275,9 @@ static const cand *cached(const ctx *c, trial *t, unsigned g, unsigned p)
 #define REPAIR_MAX_PAIRS 256
 #define REPAIR_MAX_TRIES 64 /* repairs per trial: bounds the worst case */
 
-/* The fixed part of GPU g: busy originals, plus (plan --add) idle ones not
- * handed out, which --add may not destroy. */
+/* The fixed part of GPU g: busy originals, plus (plan --add) every idle
+ * one, handed out or not: --add may not destroy any, so the items that took
+ * one stay on it and are not re-split (items_on leaves them out). */
 static void fixed_layout(const ctx *c, const trial *t, unsigned g, mig_layout *out)
 {
     const fl_gpu *fg = &c->p->fleet->gpus[g];
@@ -284,7 +285,7 @@ static void fixed_layout(const ctx *c, const trial *t, unsigned g, mig_layout *o
     memset(out, 0, sizeof *out);
     for (unsigned i = 0; i < w->layout.n; i++) {
         int o = w->orig[i];
-        if (o >= 0 && (fg->busy[o] || (c->add_only && !w->reused[i])))
+        if (o >= 0 && (fg->busy[o] || c->add_only))
             layout_add(out, w->layout.gi[i].profile, w->layout.gi[i].start);
     }
 }
@@ -326,9 +327,9 @@ static void rebuild(const ctx *c, trial *t, unsigned g, const unsigned *items,
     bool reused[MIG_MAX_GI] = {0}, kept[MIG_MAX_GI] = {0};
     for (unsigned i = 0; i < w->layout.n; i++) {
         int o = w->orig[i];
-        if (o >= 0 && (fg->busy[o] || (c->add_only && !w->reused[i]))) {
+        if (o >= 0 && (fg->busy[o] || c->add_only)) {
             orig[l.n] = o;
-            reused[l.n] = false;
+            reused[l.n] = c->add_only && w->reused[i]; /* its item stays on it */
             kept[o] = true;
             layout_add(&l, w->layout.gi[i].profile, w->layout.gi[i].start);
         }
@@ -366,6 +367,14 @@ static unsigned items_on(const ctx *c, const trial *t, const int *head, const in
         unsigned i = (unsigned)ii;
         if (t->item_gpu[i] != (int)g || t->item_gi[i] < 0)
             continue;
+        if (c->add_only) { /* on an idle original: part of the fixed layout */
+            const wgpu *w = &t->w[g];
+            bool on_orig = false;
+            for (unsigned j = 0; j < w->layout.n; j++)
+                on_orig |= w->layout.gi[j].start == (unsigned)t->item_gi[i] && w->orig[j] >= 0;
+            if (on_orig)
+                continue;
+        }
         const adv_decision *d = dec_of(c, &c->items[i], k);
         if (!d || d->kind != ADV_MIG || n == max)
             return max + 1;

@@ -324,6 +324,31 @@ static void test_add_uses_free_slot_keeping_large_profiles(void **state)
     wl_free(&wf);
 }
 
+static void test_add_repair_never_destroys_idle(void **state)
+{
+    (void)state;
+    /* GPU 1's two idle 2g.12gb are reused by the first arrivals; the +me
+     * arrivals then need the pair repair, which re-split the reused slices
+     * and put a 2g.12gb+me over an idle original (destroyed it) in --add. */
+    const char *fy = "nodes:\n  - name: n\n    gpus:\n"
+                     "      - {model: A30-24GB}\n"
+                     "      - {model: A30-24GB, layout: [\"2g.12gb@0\", \"2g.12gb@2\"]}\n";
+    const char *wy = "workloads:\n  - {name: a, replicas: 2, profile: 2g.12gb}\n"
+                     "  - {name: b, replicas: 2, profile: 2g.12gb+me}\n";
+    wl_file wf;
+    fl_fleet f;
+    mig_error e = {0};
+    assert_int_equal(wl_parse_string(wy, strlen(wy), "w", &wf, &e), 0);
+    assert_int_equal(fl_parse_string(fy, strlen(fy), "f", &f, &e), 0);
+    rp_plan p;
+    assert_int_equal(replan_add(&wf, &f, &p, &e), 0);
+    check_replan(&f, &p, true);
+    assert_int_equal(p.destroyed, 0);
+    rp_plan_free(&p);
+    fl_free(&f);
+    wl_free(&wf);
+}
+
 
 /* ---------------------------------------------------------------- brute force */
 
@@ -467,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_property_add_and_replan),
         cmocka_unit_test(test_zero_drains_when_demand_fits),
         cmocka_unit_test(test_add_uses_free_slot_keeping_large_profiles),
+        cmocka_unit_test(test_add_repair_never_destroys_idle),
         cmocka_unit_test(test_drains_near_minimal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
