@@ -47,6 +47,21 @@ static bool holds(const mig_model *m, const mig_gi_profile *p, const wl_workload
     return true;
 }
 
+static int smallest_holding(const wl_workload *w, const mig_model *m, mig_attr attr,
+                            bool need_decoder);
+
+/* Can a slice of profile p serve the workload's media need? The same set
+ * rule 6 chooses from: the +me profiles when one holds the workload, else
+ * the base profiles with decoders. Without media, every profile. */
+static bool media_ok(const mig_model *m, const mig_gi_profile *p, const wl_workload *w)
+{
+    if (!w->media)
+        return true;
+    if (smallest_holding(w, m, MIG_ATTR_ME, false) >= 0)
+        return p->attr == MIG_ATTR_ME;
+    return p->attr == MIG_ATTR_NONE && p->decoders > 0;
+}
+
 static unsigned per_gpu_of(const mig_model *m, int pos)
 {
     mig_layout empty = {0};
@@ -143,7 +158,8 @@ static bool whole_by_figures(const wl_workload *w, const mig_model *m, adv_decis
     bool any = false;
     for (unsigned p = 0; p < m->n_profiles; p++) {
         const wl_throughput *t = figure_for(w, m->profiles[p].name);
-        if (t && partial(m, &m->profiles[p]) && holds(m, &m->profiles[p], w)) {
+        if (t && partial(m, &m->profiles[p]) && holds(m, &m->profiles[p], w) &&
+            media_ok(m, &m->profiles[p], w)) {
             allowed[p] = any = true;
             value[p] = t->value;
         }
@@ -176,7 +192,8 @@ static bool decide_by_bandwidth(const wl_workload *w, const mig_model *m, adv_de
     unsigned best_v = 0, one_per = 0;
     for (unsigned p = 0; p < m->n_profiles; p++) {
         const mig_gi_profile *pr = &m->profiles[p];
-        if (pr->attr != MIG_ATTR_NONE || !partial(m, pr) || !holds(m, pr, w))
+        if ((w->media ? !media_ok(m, pr, w) : pr->attr != MIG_ATTR_NONE) || !partial(m, pr) ||
+            !holds(m, pr, w))
             continue;
         unsigned per = per_gpu_of(m, (int)p), v = per * pr->memory_slices;
         const mig_gi_profile *b = best >= 0 ? &m->profiles[best] : NULL;

@@ -132,6 +132,22 @@ static void test_media(void **state)
     expect("{name: v, memory: 8GiB, media: true}", "H100-SXM5-80GB", ADV_MIG, "1g.10gb+me");
     /* no +me profile holds 15 GiB: the smallest slice with decoders */
     expect("{name: v, memory: 15GiB, media: true}", "H100-SXM5-80GB", ADV_MIG, "1g.20gb");
+    /* rule 4 judges a media workload on the slices rule 6 may give it: the
+     * one 1g.10gb+me per GPU gets 1/8 of the bandwidth (not 4x 1g.20gb, no
+     * +me), and 200 per GPU (not 7x 1g.10gb = 1400), so the card wins */
+    expect("{name: v, memory: 8GB, media: true, bandwidth-bound: true}", "H100-SXM5-80GB",
+           ADV_WHOLE, "whole");
+    expect("{name: v, memory: 8GB, media: true, bandwidth-bound: true}", "RTX-PRO-6000-96GB",
+           ADV_WHOLE, "whole");
+    expect("{name: v, memory: 8GB, media: true, throughput: {1g.10gb: 200, 1g.10gb+me: 200, "
+           "whole: 1000}}", "H100-SXM5-80GB", ADV_WHOLE, "whole");
+    /* without media the same figures and bandwidth favour the slices */
+    expect("{name: v, memory: 8GB, throughput: {1g.10gb: 200, whole: 1000}}", "H100-SXM5-80GB",
+           ADV_MIG, "1g.10gb");
+    expect("{name: v, memory: 8GB, bandwidth-bound: true}", "H100-SXM5-80GB", ADV_MIG, "1g.20gb");
+    /* every MIG decision for a media workload has media engines */
+    expect("{name: v, memory: 15GiB, media: true, bandwidth-bound: true}", "H100-SXM5-80GB",
+           ADV_MIG, "1g.20gb");
 }
 
 static void test_mps(void **state)
