@@ -53,19 +53,19 @@ static const char *gi_name(const mig_gpu_state *g, const mig_gi_state *gi)
     return p ? p->name : "?";
 }
 
+static bool gi_procs_unknown(const mig_gi_state *gi)
+{
+    for (unsigned k = 0; k < gi->n_ci; k++)
+        if (gi->ci[k].procs_unknown)
+            return true;
+    return false;
+}
+
 static unsigned gi_procs(const mig_gi_state *gi)
 {
     unsigned n = 0;
     for (unsigned k = 0; k < gi->n_ci; k++)
         n += gi->ci[k].n_procs;
-    return n;
-}
-
-static unsigned all_procs(const mig_gpu_state *g)
-{
-    unsigned n = g->n_procs;
-    for (unsigned i = 0; i < g->n_gi; i++)
-        n += gi_procs(&g->gi[i]);
     return n;
 }
 
@@ -76,10 +76,13 @@ static json_t *ci_json(const mig_gpu_state *g, const mig_gi_state *gi, const mig
     char name[64] = "?";
     if (g->model)
         ci_state_name(g->model, gi, ci, name, sizeof name);
-    return json_pack("{s:i,s:s,s:i,s:s,s:b,s:i,s:{s:i,s:i}}", "id", (int)ci->id, "profile", name,
-                     "profile_id", (int)ci->profile_id, "uuid", ci->uuid, "busy",
-                     ci->n_procs > 0, "procs", (int)ci->n_procs, "placement", "start",
-                     (int)ci->start, "size", (int)ci->slices);
+    json_t *j = json_pack("{s:i,s:s,s:i,s:s,s:b,s:i,s:{s:i,s:i}}", "id", (int)ci->id, "profile",
+                          name, "profile_id", (int)ci->profile_id, "uuid", ci->uuid, "busy",
+                          ci_state_busy(ci), "procs", (int)ci->n_procs, "placement", "start",
+                          (int)ci->start, "size", (int)ci->slices);
+    if (ci->procs_unknown) /* only then: the shape stays as it was where processes are known */
+        json_object_set_new(j, "procs_known", json_false());
+    return j;
 }
 
 static json_t *gpu_json(const mig_gpu_state *g)
@@ -96,14 +99,14 @@ static json_t *gpu_json(const mig_gpu_state *g)
             gis, json_pack("{s:i,s:s,s:i,s:{s:i,s:i},s:b,s:i,s:o}", "id", (int)gi->id, "profile",
                            gi_name(g, gi), "profile_id", (int)gi->profile_id, "placement",
                            "start", (int)gi->start, "size", (int)gi->size, "busy",
-                           gi_procs(gi) > 0, "procs", (int)gi_procs(gi), "compute_instances",
+                           gi_procs(gi) > 0 || gi_procs_unknown(gi), "procs", (int)gi_procs(gi), "compute_instances",
                            cis));
     }
     json_t *j = json_pack("{s:i,s:s,s:s,s:o,s:s,s:s,s:{s:b,s:b},s:b,s:i}", "index",
                           (int)g->index, "uuid", g->uuid, "name", g->name, "model",
                           g->model ? json_string(g->model->name) : json_null(), "pci_device_id",
                           pci, "bus_id", g->bus_id, "mig", "current", g->mig_current, "pending",
-                          g->mig_pending, "busy", all_procs(g) > 0, "procs", (int)g->n_procs);
+                          g->mig_pending, "busy", gpu_state_busy(g), "procs", (int)g->n_procs);
     json_object_set_new(j, "gpu_instances", gis);
     return j;
 }
@@ -129,6 +132,8 @@ static void print_gpu_text(const mig_gpu_state *g, bool color)
             printf("         CI %u  %-14s %s  ", ci->id, name, ci->uuid);
             if (ci->n_procs)
                 printf("busy (%u process%s)\n", ci->n_procs, ci->n_procs == 1 ? "" : "es");
+            else if (ci->procs_unknown)
+                printf("busy? (the driver cannot list processes: treated as busy)\n");
             else
                 printf("idle\n");
         }

@@ -105,7 +105,7 @@ static void build_classes(search *s)
 
 /* ------------------------------------------------------------ keeping one GI */
 
-static bool ci_busy(const mig_ci_state *ci) { return ci->n_procs > 0; }
+static bool ci_busy(const mig_ci_state *ci) { return ci_state_busy(ci); }
 
 /* The best way to turn current GI gi's CIs into class c's multiset. */
 static void price_keep(const search *s, const mig_gi_state *gi, const gi_class *c, keep_fix *out)
@@ -461,14 +461,22 @@ static void name_blockers(const search *forced, mig_gpu_plan *out)
         const mig_gi_state *gi = &g->gi[i];
         unsigned keep = forced->best_assign[i] < 0 ? 0 : forced->fix[i][forced->best_assign[i]].keep_mask;
         unsigned procs = 0;
+        bool unknown = false;
         for (unsigned j = 0; j < gi->n_ci; j++)
-            if (!(keep >> j & 1u))
+            if (!(keep >> j & 1u)) {
                 procs += gi->ci[j].n_procs;
-        if (!procs)
+                unknown = unknown || gi->ci[j].procs_unknown;
+            }
+        if (!procs && !unknown)
             continue;
         out->blocker_gi[out->n_blockers++] = gi->id;
         const mig_gi_profile *p = mig_profile_by_id(g->model, gi->profile_id);
-        if (off < sizeof out->reason)
+        if (off < sizeof out->reason && !procs)
+            off += (size_t)snprintf(out->reason + off, sizeof out->reason - off,
+                                    "%sGI %u (%s@%u) may run processes (the driver cannot list "
+                                    "them)",
+                                    off ? ", " : "", gi->id, p ? p->name : "?", gi->start);
+        else if (off < sizeof out->reason)
             off += (size_t)snprintf(out->reason + off, sizeof out->reason - off,
                                     "%sGI %u (%s@%u) runs %u process%s", off ? ", " : "", gi->id,
                                     p ? p->name : "?", gi->start, procs, procs == 1 ? "" : "es");

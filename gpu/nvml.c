@@ -561,9 +561,14 @@ static int processes(nvml_backend *nb, nvmlDevice_t dev, mig_gpu_state *g, mig_e
         procs = more;
         rc = NV(nb, DeviceGetComputeRunningProcesses_v3, dev, &n, procs);
     }
-    if (rc == NVML_ERROR_NOT_SUPPORTED || rc == NVML_ERROR_FUNCTION_NOT_FOUND)
-        n = 0; /* busy is then unknown: reported as idle */
-    else if (rc) {
+    if (rc == NVML_ERROR_NOT_SUPPORTED || rc == NVML_ERROR_FUNCTION_NOT_FOUND) {
+        /* Busy is unknown: every instance counts as busy, so nothing is
+         * destroyed without --force on a driver that cannot say. */
+        for (unsigned i = 0; i < g->n_gi; i++)
+            for (unsigned k = 0; k < g->gi[i].n_ci; k++)
+                g->gi[i].ci[k].procs_unknown = true;
+        n = 0;
+    } else if (rc) {
         free(procs);
         return nv_fail(nb, e, rc, "nvmlDeviceGetComputeRunningProcesses");
     }

@@ -8,10 +8,15 @@
 
 #include <stdio.h>
 
+bool ci_state_busy(const mig_ci_state *ci)
+{
+    return ci->n_procs > 0 || ci->procs_unknown;
+}
+
 bool gi_state_busy(const mig_gi_state *gi)
 {
     for (unsigned i = 0; i < gi->n_ci && i < MIG_MAX_CI; i++)
-        if (gi->ci[i].n_procs)
+        if (ci_state_busy(&gi->ci[i]))
             return true;
     return false;
 }

@@ -25,6 +25,7 @@ typedef struct {
     unsigned slices;     /* compute slices */
     char uuid[MIG_UUID_LEN]; /* "MIG-xxxxxxxx-..." */
     unsigned n_procs;    /* processes running on this MIG device */
+    bool procs_unknown;  /* the driver cannot list processes: counted as busy */
 } mig_ci_state;
 
 typedef struct {
@@ -53,6 +54,9 @@ typedef struct {
     mig_gi_state gi[MIG_MAX_GI];
 } mig_gpu_state;
 
+/* Busy = processes run on it, or the driver cannot say (never destroy an
+ * instance we cannot see into without --force). */
+bool ci_state_busy(const mig_ci_state *ci);
 bool gi_state_busy(const mig_gi_state *gi);
 bool gpu_state_busy(const mig_gpu_state *g); /* any process anywhere on it */
 

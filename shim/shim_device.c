@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -472,5 +473,10 @@ static int processes(const shim_ref *r, unsigned *count, nvmlProcessInfo_t *out)
 SHIM_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t dev, unsigned *count,
                                                              nvmlProcessInfo_t *infos)
 {
+    /* $MIGSIM_NO_PROCESS_LIST plays a driver that cannot list processes
+     * (NOT_SUPPORTED), so tests can see how migctl treats unknown busy state. */
+    const char *none = getenv("MIGSIM_NO_PROCESS_LIST");
+    if (none && *none && shim_initialized())
+        return NVML_ERROR_NOT_SUPPORTED;
     WITH_DEVICE(dev, r, false, processes(&r, count, infos));
 }

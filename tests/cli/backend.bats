@@ -356,3 +356,26 @@ YAML
     [ "$(jq '.gpus[0].mig.current' <<<"$output")" = true ]
     [ "$(jq '.gpus[0].gpu_instances | length' <<<"$output")" -eq 2 ]
 }
+
+@test "a driver that cannot list processes: every instance counts as busy, nothing is destroyed without --force" {
+    "$MIGCTL" sim init --force --gpus 1xH100-SXM5-80GB >/dev/null
+    "$MIGCTL" --backend sim mode -i 0 on >/dev/null
+    "$MIGCTL" --backend sim create -i 0 3g.40gb@4 2g.20gb@0 -C >/dev/null
+    export MIGSIM_NO_PROCESS_LIST=1
+    run "$MIGCTL" --backend nvml status --json
+    [ "$status" -eq 0 ]
+    [ "$(jq '[.gpus[0].gpu_instances[].compute_instances[] | select(.busy and .procs_known == false)] | length' <<<"$output")" -eq 2 ]
+    run "$MIGCTL" --backend nvml status
+    [[ "$output" == *"busy? (the driver cannot list processes"* ]]
+    printf 'version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {"1g.10gb": 7}\n' >"$BATS_TEST_TMPDIR/a.yaml"
+    before=$(cksum <"$MIGCTL_SIM_STATE")
+    run "$MIGCTL" --backend nvml apply -f "$BATS_TEST_TMPDIR/a.yaml"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"may run processes (the driver cannot list them)"* ]]
+    run "$MIGCTL" --backend nvml destroy -i 0 --gi 2
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"may be busy"* ]]
+    [ "$(cksum <"$MIGCTL_SIM_STATE")" = "$before" ]
+    run "$MIGCTL" --backend nvml destroy -i 0 --gi 2 --force
+    [ "$status" -eq 0 ]
+}
