@@ -427,10 +427,20 @@ int wl_parse_string(const char *text, size_t len, const char *path, wl_file *out
         mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
         goto done;
     }
+    unsigned long long instances = 0;
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *it = node(&y, list->data.sequence.items.start[i]);
         if (parse_workload(&y, it, &out->items[i]) < 0)
             goto done;
+        /* Memory grows with the instance count: bound the whole file, not
+         * only each workload, so a hostile input cannot exhaust it. */
+        instances += (unsigned long long)out->items[i].replicas *
+                     (out->items[i].gpus ? out->items[i].gpus : 1);
+        if (instances > WL_MAX_INSTANCES) {
+            fail_at(&y, it, "more than %u instances in all (replicas x gpus, summed over the "
+                            "workloads); expected a fleet-sized demand", WL_MAX_INSTANCES);
+            goto done;
+        }
         for (size_t j = 0; j < i; j++)
             if (!strcmp(out->items[j].name, out->items[i].name)) {
                 fail_at(&y, it, "workload name '%s' used twice (first at line %u)",

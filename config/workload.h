@@ -44,6 +44,7 @@
 
 #define WL_NAME_LEN 64
 #define WL_MAX_TPUT 16
+#define WL_MAX_INSTANCES 2000000 /* all workloads of a file together */
 
 typedef enum {
     WL_ISO_PREFERRED = 0, /* the default: MIG unless MPS saves a lot */

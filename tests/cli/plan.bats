@@ -158,3 +158,12 @@ decision() { # JSON, workload -> "kind profile"
   [ "$status" -eq 2 ]
   [[ "$output" == *"is a directory"* ]]
 }
+
+@test "a demand of more than two million instances in all is refused at the workload that crosses it" {
+  f="$BATS_TEST_TMPDIR/big.yaml"
+  printf 'workloads:\n' > "$f"
+  for w in a b c; do printf '  - name: %s\n    replicas: 1000000\n    memory: 1GiB\n' "$w" >> "$f"; done
+  run "$MIGCTL" plan -w "$f" -f "$MIGCTL_SOURCE_DIR/examples/fleet-h100.yaml"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"big.yaml:8:5: more than 2000000 instances"* ]]
+}
