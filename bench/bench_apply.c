@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/apply.h"
+#include "apply/apply.h"
 #include "gpu/sim.h"
 
 #define N_GPUS 8

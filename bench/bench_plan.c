@@ -24,8 +24,8 @@
 #include <time.h>
 
 #include "config/workload.h"
-#include "engine/pack.h"
-#include "engine/replan.h"
+#include "plan/pack.h"
+#include "plan/replan.h"
 
 static double now_ms(void)
 {

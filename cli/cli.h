@@ -3,7 +3,7 @@
  * dispatches to one cmd_<verb>() per file (git builtin/ style); each verb
  * parses its own flags with getopt_long, answers --help, calls the library
  * layers, and prints a table or --json. Verbs are thin: logic belongs in
- * model/, engine/ or config/, which know nothing of argv.
+ * model/, apply/, plan/ or config/, which know nothing of argv.
  */
 #ifndef MIGCTL_CLI_CLI_H
 #define MIGCTL_CLI_CLI_H

@@ -2,7 +2,7 @@
  * cmd_apply.c: `migctl apply`, make the GPUs match a mig-parted v1 config
  * with the fewest operations, transactionally. The verb parses flags, reads
  * the config and hooks files, takes the apply lock, opens the backend once,
- * prints the plan and the outcome; engine/apply.c does the work (plan,
+ * prints the plan and the outcome; apply/apply.c does the work (plan,
  * journal, execute, verify, roll back, hooks).
  */
 #include <getopt.h>
@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "engine/apply.h"
-#include "engine/lock.h"
-#include "engine/plan_print.h"
+#include "apply/apply.h"
+#include "apply/lock.h"
+#include "apply/plan_print.h"
 
 static void apply_usage(FILE *out)
 {

@@ -3,7 +3,7 @@
  * does every GPU the config selects look the way it says?
  *
  * Reads each GPU's state through the backend, resolves the config entry
- * that selects it (engine/desired.c) and compares: MIG mode, and the GPU
+ * that selects it (apply/desired.c) and compares: MIG mode, and the GPU
  * instances with the compute instances in each (counts; with --placements
  * the pinned "@start" placements too). GPUs no entry selects are ignored, so
  * configs naming only some GPUs assert correctly (unlike mig-parted #157).
@@ -18,7 +18,7 @@
 
 #include "cli/cli.h"
 #include "config/migparted.h"
-#include "engine/reconcile.h"
+#include "apply/reconcile.h"
 
 #define VERB "assert"
 

@@ -1,8 +1,8 @@
 /*
  * cmd_plan.c: `migctl plan`: workloads -> decisions -> packed layouts ->
  * apply-able configs, and `migctl plan --add` (arrivals into free slots of
- * a running fleet). Thin: decisions in engine/advise, packing in
- * engine/pack, online placement in engine/replan; this file reads the
+ * a running fleet). Thin: decisions in plan/advise, packing in
+ * plan/pack, online placement in plan/replan; this file reads the
  * inputs, prints a table or --json, and writes --emit-config files.
  *
  * Exit: 0 everything placed; 1 some instance could not be placed (no model
@@ -19,8 +19,8 @@
 #include "cli/cli.h"
 #include "cli/plan_output.h"
 #include "config/workload.h"
-#include "engine/pack.h"
-#include "engine/replan.h"
+#include "plan/pack.h"
+#include "plan/replan.h"
 
 static void usage(FILE *out)
 {

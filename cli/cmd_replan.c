@@ -1,7 +1,7 @@
 /*
  * cmd_replan.c: `migctl replan -w WORKLOADS (-f FLEET | --live)`: from the
  * fleet's current layouts and busy instances and the new demand, the plan
- * that drains the fewest GPUs, then needs the fewest operations (engine/
+ * that drains the fewest GPUs, then needs the fewest operations (plan/
  * replan). Prints the GPUs and nodes to drain, the running work affected,
  * where every new or moved instance goes, and the operations per GPU; with
  * --emit-config, one apply-able config per node of the resulting layouts.
@@ -18,8 +18,8 @@
 #include "cli/draw.h"
 #include "cli/plan_output.h"
 #include "config/workload.h"
-#include "engine/pack.h"
-#include "engine/replan.h"
+#include "plan/pack.h"
+#include "plan/replan.h"
 
 
 static void usage(FILE *out)

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "engine/lock.h"
+#include "apply/lock.h"
 
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e)
 {

@@ -11,8 +11,8 @@
 
 #include "cli/cli.h"
 #include "config/workload.h"
-#include "engine/advise.h"
-#include "engine/pack.h"
+#include "plan/advise.h"
+#include "plan/pack.h"
 
 int plan_load_fleet(cli_globals *g, const char *verb, const char *path, bool live, fl_fleet *f,
                     mig_error *e);

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "config/workload.h"
-#include "engine/pack.h"
-#include "engine/replan.h"
+#include "plan/pack.h"
+#include "plan/replan.h"
 
 static const char fixed_fleet[] =
     "nodes:\n"

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "config/migparted.h"
-#include "engine/apply.h"
+#include "apply/apply.h"
 #include "gpu/sim.h"
 
 static char dir[256], state_path[512], journal_path[512];

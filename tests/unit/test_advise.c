@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "engine/advise.h"
+#include "plan/advise.h"
 
 static adv_decision decide(const char *yaml_item, const char *model)
 {

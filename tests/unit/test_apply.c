@@ -29,8 +29,8 @@
 
 #include <cmocka.h>
 
-#include "engine/apply.h"
-#include "engine/lock.h"
+#include "apply/apply.h"
+#include "apply/lock.h"
 #include "gpu/sim.h"
 #include "util/nvml_rc.h"
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "engine/reconcile.h"
+#include "apply/reconcile.h"
 #include "model/layout.h"
 
 static const mig_model *model(const char *name)

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "engine/apply.h"
+#include "apply/apply.h"
 #include "gpu/sim.h"
 #include "util/nvml_rc.h"
 

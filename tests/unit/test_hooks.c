@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "engine/hooks.h"
+#include "apply/hooks.h"
 
 static char tmpdir[256];
 

@@ -1,7 +1,7 @@
 /*
  * test_pack.c: the packer against an independent brute force.
  *
- * The brute force here shares no code with engine/pack.c: it takes the
+ * The brute force here shares no code with plan/pack.c: it takes the
  * one-GPU configurations from the layout enumeration (every maximal layout
  * of the allowed profiles, as a multiset of profile counts) and computes the
  * optimum by dynamic programming over demand vectors:
@@ -25,7 +25,7 @@
 
 #include "config/migparted.h"
 #include "config/workload.h"
-#include "engine/pack.h"
+#include "plan/pack.h"
 #include "model/catalogue.h"
 #include "model/layout.h"
 

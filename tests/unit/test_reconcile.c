@@ -34,8 +34,8 @@
 
 #include <cmocka.h>
 
-#include "engine/plan_print.h"
-#include "engine/reconcile.h"
+#include "apply/plan_print.h"
+#include "apply/reconcile.h"
 #include "gpu/sim.h"
 #include "model/layout.h"
 #include "util/nvml_rc.h"

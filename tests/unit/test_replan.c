@@ -30,7 +30,7 @@
 #include <cmocka.h>
 
 #include "config/workload.h"
-#include "engine/replan.h"
+#include "plan/replan.h"
 #include "model/layout.h"
 
 static unsigned lcg(unsigned *s)

@@ -5,7 +5,7 @@
  * GPU" for throughput comparisons is an exact maximum over the model's
  * maximal layouts built from the profiles that hold the workload.
  */
-#include "engine/advise.h"
+#include "plan/advise.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "engine/hooks.h"
+#include "apply/hooks.h"
 
 static const char *const point_names[HOOK_N_POINTS] = {
     "apply-start", "pre-apply-mode", "pre-apply-config", "apply-exit"};

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/plan_print.h"
+#include "apply/plan_print.h"
 #include "model/layout.h"
 
 #define RED "\033[31m"

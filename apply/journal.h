@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "engine/reconcile.h"
+#include "apply/reconcile.h"
 #include "model/gpu_state.h"
 #include "util/err.h"
 

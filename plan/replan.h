@@ -23,7 +23,7 @@
 #include <stdbool.h>
 
 #include "config/workload.h"
-#include "engine/pack.h"
+#include "plan/pack.h"
 #include "gpu/backend.h"
 
 typedef struct {

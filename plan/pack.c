@@ -8,7 +8,7 @@
  * Invariant kept throughout: every layout stored in a pk_config or pk_gpu
  * was built with layout_fits, so it is valid for its model.
  */
-#include "engine/pack.h"
+#include "plan/pack.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/apply.h"
-#include "engine/plan_print.h"
+#include "apply/apply.h"
+#include "apply/plan_print.h"
 #include "util/nvml_rc.h"
 
 static const char *const result_names[] = {

@@ -8,7 +8,7 @@
  * instance of the same profile first (no operation), else the placement
  * that destroys the fewest idle instances (only `replan` may destroy idle
  * ones), then loses the least capacity for the largest profiles, then the
- * fullest GPU. What is left is packed from scratch (engine/pack) onto the
+ * fullest GPU. What is left is packed from scratch (plan/pack) onto the
  * GPUs in D as blank GPUs. D grows one GPU per round, greedily: of the
  * cheapest candidates (least running work), the first that makes
  * everything fit, else the one that leaves the least unplaced. Greedy, so
@@ -19,7 +19,7 @@
  * Per-GPU scores are cached per profile and recomputed only for the GPU
  * that just changed, so a trial costs O(items x GPUs) comparisons.
  */
-#include "engine/replan.h"
+#include "plan/replan.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/reconcile.h"
+#include "apply/reconcile.h"
 #include "model/layout.h"
 #include "model/profile_name.h"
 

@@ -14,7 +14,7 @@
  *    what remains for 2g and 1g is then a formula). Other mixes (1g.20gb,
  *    +me, other geometries): best-fit decreasing over configuration classes
  *    with fragmentation-aware placement; the lower bound is always reported.
- *  - a fleet: decisions per (workload, model) from engine/advise, each
+ *  - a fleet: decisions per (workload, model) from plan/advise, each
  *    replica sent to the model where it costs the least share of a GPU,
  *    overflow moved to the next model, then whole-GPU gangs on one node,
  *    whole GPUs, MIG configurations and MPS bins mapped onto the fleet's
@@ -28,7 +28,7 @@
 
 #include "config/migparted.h"
 #include "config/workload.h"
-#include "engine/advise.h"
+#include "plan/advise.h"
 #include "model/layout.h"
 
 /* ---- one model ---- */

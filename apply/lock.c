@@ -11,7 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "engine/lock.h"
+#include "apply/lock.h"
 
 static long read_holder_pid(int fd)
 {

@@ -35,9 +35,9 @@
 #include <jansson.h>
 
 #include "config/migparted.h"
-#include "engine/hooks.h"
-#include "engine/journal.h"
-#include "engine/reconcile.h"
+#include "apply/hooks.h"
+#include "apply/journal.h"
+#include "apply/reconcile.h"
 #include "gpu/backend.h"
 #include "util/err.h"
 

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/reconcile.h"
+#include "apply/reconcile.h"
 #include "model/layout.h"
 
 /* ------------------------------------------------------------ classes */

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "engine/reconcile.h"
+#include "apply/reconcile.h"
 
 /* Every GPU of the plan; gpus[] are the states the plan was made from (the
  * "before" maps), matched by index. GPUs the config does not select get one

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/journal.h"
+#include "apply/journal.h"
 
 const char *journal_default_path(const char *explicit_path, const char *sim_state, char *buf,
                                  size_t len)
