@@ -20,7 +20,36 @@ int mig_fail(mig_error *e, mig_err_kind kind, const char *fmt, ...)
     va_end(ap);
     e->kind = kind;
     e->nvml = 0;
+    e->file[0] = '\0';
+    e->line = e->col = 0;
     return -1;
+}
+
+int mig_fail_at(mig_error *e, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+{
+    if (!e)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->kind = MIG_ERR_INPUT;
+    e->nvml = 0;
+    snprintf(e->file, sizeof e->file, "%s", file ? file : "");
+    e->line = line;
+    e->col = col;
+    return -1;
+}
+
+const char *mig_error_format(const mig_error *e, char *buf, size_t cap)
+{
+    if (e->file[0] && e->line)
+        snprintf(buf, cap, "%s:%u:%u: %s", e->file, e->line, e->col, e->msg);
+    else if (e->file[0])
+        snprintf(buf, cap, "%s: %s", e->file, e->msg);
+    else
+        snprintf(buf, cap, "%s", e->msg);
+    return buf;
 }
 
 int mig_fail_nvml(mig_error *e, int rc, const char *fmt, ...)
@@ -40,6 +69,8 @@ int mig_fail_nvml(mig_error *e, int rc, const char *fmt, ...)
     }
     e->kind = MIG_ERR_BACKEND;
     e->nvml = rc;
+    e->file[0] = '\0';
+    e->line = e->col = 0;
     return -1;
 }
 
@@ -66,6 +97,8 @@ void mig_error_clear(mig_error *e)
         return;
     e->kind = MIG_ERR_NONE;
     e->nvml = 0;
+    e->file[0] = '\0';
+    e->line = e->col = 0;
     e->msg[0] = '\0';
 }
 

@@ -24,12 +24,26 @@ typedef enum {
 typedef struct {
     mig_err_kind kind;
     int nvml;        /* the NVML return code when the backend failed, else 0 */
+    /* Where in an input file the error is, when it is in one: the file's
+     * path ("" when none), and a 1-based line and column (0 when unknown).
+     * The position lives here, not in msg, so that callers can re-attribute
+     * it without parsing text; mig_error_format() renders file:line:col. */
+    char file[512];
+    unsigned line, col;
     char msg[1024];
 } mig_error;
 
 /* Set the error and return -1. */
 int mig_fail(mig_error *e, mig_err_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* An input error at a position in a file: kind MIG_ERR_INPUT with
+ * file/line/col set. Returns -1. */
+int mig_fail_at(mig_error *e, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* "file:line:col: msg" (or the parts that are known) into buf. */
+const char *mig_error_format(const mig_error *e, char *buf, size_t cap);
 
 /* A backend error: kind MIG_ERR_BACKEND, e->nvml = rc, message
  * "<formatted operation>: <nvmlErrorString(rc)>" plus nvml_rc_hint() when
