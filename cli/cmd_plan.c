@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/plan_output.h"
+#include "integrate/k8s/k8s.h"
 #include "config/workload.h"
 #include "plan/pack.h"
 #include "plan/replan.h"
@@ -40,6 +41,8 @@ static void usage(FILE *out)
             "  -a, --add FILE        online placement of the arrivals in FILE\n"
             "      --json            machine-readable output\n"
             "      --emit-config DIR write DIR/<node>.yaml, a mig-parted v1 config per node\n"
+            "      --emit-k8s        with --emit-config: also the GPU Operator's ConfigMap and the\n"
+            "                        nvidia.com/mig.config label per node (docs/kubernetes.md)\n"
             "  -h, --help            this help\n\n"
             "Exit: 0 all placed, 1 some instance not placed, 2 bad input, 3 backend error.\n");
 }
@@ -338,10 +341,11 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
         {"workloads", required_argument, NULL, 'w'}, {"fleet", required_argument, NULL, 'f'},
         {"add", required_argument, NULL, 'a'},       {"live", no_argument, NULL, 'L'},
         {"json", no_argument, NULL, 'j'},            {"emit-config", required_argument, NULL, 'E'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},            {"emit-k8s", no_argument, NULL, 'K'},
+        {NULL, 0, NULL, 0},
     };
     const char *wpath = NULL, *fpath = NULL, *apath = NULL, *emit = NULL;
-    bool live = false, json = false;
+    bool live = false, json = false, k8s = false;
     int c;
     optind = 1;
     opterr = 0;
@@ -353,10 +357,13 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
         case 'L': live = true; break;
         case 'j': json = true; break;
         case 'E': emit = optarg; break;
+        case 'K': k8s = true; break;
         case 'h': usage(stdout); return 0;
         default: return cli_option_error("plan", c, argv);
         }
     }
+    if (k8s && !emit)
+        return cli_usage_error("plan", "--emit-k8s needs --emit-config DIR");
     if (optind < argc)
         return cli_usage_error("plan", "unexpected argument '%s'", argv[optind]);
     if (!!wpath + !!apath != 1)
@@ -389,7 +396,8 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
             } else {
                 plan_text(&p);
             }
-            if (emit && plan_emit_configs("plan", &fleet, p.gpus, emit, &e) < 0)
+            if (emit && ((k8s && k8s_emit(&fleet, p.gpus, emit, &e) < 0) ||
+                         plan_emit_configs("plan", &fleet, p.gpus, emit, &e) < 0))
                 rc = cli_report("plan", &e);
             else if (p.unplaced)
                 rc = 1;
@@ -408,7 +416,8 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
             } else {
                 add_text(&p);
             }
-            if (emit && plan_emit_configs("plan", &fleet, p.after, emit, &e) < 0)
+            if (emit && ((k8s && k8s_emit(&fleet, p.after, emit, &e) < 0) ||
+                         plan_emit_configs("plan", &fleet, p.after, emit, &e) < 0))
                 rc = cli_report("plan", &e);
             else if (p.unplaced)
                 rc = 1;

@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/draw.h"
 #include "cli/plan_output.h"
+#include "integrate/k8s/k8s.h"
 #include "config/workload.h"
 #include "plan/pack.h"
 #include "plan/replan.h"
@@ -43,6 +44,8 @@ static void usage(FILE *out)
             "      --live            this machine's GPUs as they are now\n"
             "      --json            machine-readable output\n"
             "      --emit-config DIR write DIR/<node>.yaml (the layouts after the plan)\n"
+            "      --emit-k8s        with --emit-config: also the GPU Operator's ConfigMap and the\n"
+            "                        nvidia.com/mig.config label per node (docs/kubernetes.md)\n"
             "  -h, --help            this help\n\n"
             "Exit: 0 planned, 1 some instance cannot be placed, 2 bad input, 3 backend error.\n");
 }
@@ -204,10 +207,10 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
         {"workloads", required_argument, NULL, 'w'}, {"fleet", required_argument, NULL, 'f'},
         {"live", no_argument, NULL, 'L'},            {"json", no_argument, NULL, 'j'},
         {"emit-config", required_argument, NULL, 'E'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"emit-k8s", no_argument, NULL, 'K'},          {NULL, 0, NULL, 0},
     };
     const char *wpath = NULL, *fpath = NULL, *emit = NULL;
-    bool live = false, json = false;
+    bool live = false, json = false, k8s = false;
     int c;
     optind = 1;
     opterr = 0;
@@ -218,10 +221,13 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
         case 'L': live = true; break;
         case 'j': json = true; break;
         case 'E': emit = optarg; break;
+        case 'K': k8s = true; break;
         case 'h': usage(stdout); return 0;
         default: return cli_option_error("replan", c, argv);
         }
     }
+    if (k8s && !emit)
+        return cli_usage_error("replan", "--emit-k8s needs --emit-config DIR");
     if (optind < argc)
         return cli_usage_error("replan", "unexpected argument '%s'", argv[optind]);
     if (!wpath)
@@ -252,7 +258,8 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
         } else {
             replan_text(&p, g->color);
         }
-        if (emit && plan_emit_configs("replan", &fleet, p.after, emit, &e) < 0)
+        if (emit && ((k8s && k8s_emit(&fleet, p.after, emit, &e) < 0) ||
+                     plan_emit_configs("replan", &fleet, p.after, emit, &e) < 0))
             rc = cli_report("replan", &e);
         else if (p.unplaced)
             rc = 1;

@@ -31,6 +31,7 @@ static const struct {
     {"plan", cmd_plan, "decide slices for workloads and pack them onto a fleet"},
     {"replan", cmd_replan, "replan a running fleet for new demand with the fewest drains"},
     {"sim", cmd_sim, "manage the simulated GPUs (init, procs, fault, reboot)"},
+    {"k8s", cmd_k8s, "labels and resources Kubernetes sees for this node's MIG devices"},
 };
 
 static void usage(FILE *out)

@@ -9,6 +9,7 @@ PACKAGES=(
   libmicrohttpd-dev                  # exporter HTTP server
   libcmocka-dev bats jq              # unit and CLI tests
   clang                              # fuzzers (libFuzzer)
+  $(command -v kubectl >/dev/null || echo kubernetes-client)  # kubectl: k8s manifests parsed offline
 )
 
 missing=()
