@@ -37,16 +37,25 @@ static void pci_ids_text(const mig_model *m, char *buf, size_t len)
 
 static void print_table(const mig_model *all, unsigned n)
 {
-    printf("%-18s %-44s %-9s %10s %4s %7s %6s  %s\n", "MODEL", "NVML NAME", "ARCH", "MEMORY",
-           "SMS", "SLICES", "MAX GI", "PCI DEVICE IDS");
+    /* Columns as wide as the longest name. */
+    int wname = 5, wnvml = 9;
+    for (unsigned i = 0; i < n; i++) {
+        if ((int)strlen(all[i].name) > wname)
+            wname = (int)strlen(all[i].name);
+        if ((int)strlen(all[i].nvml_name) > wnvml)
+            wnvml = (int)strlen(all[i].nvml_name);
+    }
+    printf("%-*s %-*s %-9s %10s %4s %7s %6s  %s\n", wname, "MODEL", wnvml, "NVML NAME", "ARCH",
+           "MEMORY", "SMS", "SLICES", "MAX GI", "PCI DEVICE IDS");
     for (unsigned i = 0; i < n; i++) {
         const mig_model *m = &all[i];
         char mem[24], slices[16], ids[128];
         snprintf(mem, sizeof mem, "%llu MiB", m->memory_bytes >> 20);
         snprintf(slices, sizeof slices, "%uc/%um", m->compute_slices, m->memory_slices);
         pci_ids_text(m, ids, sizeof ids);
-        printf("%-18s %-44s %-9s %10s %4u %7s %6u  %s\n", m->name, m->nvml_name,
-               mig_arch_name(m->arch), mem, m->sm_count, slices, m->max_gis, ids);
+        printf("%-*s %-*s %-9s %10s %4u %7s %6u  %s\n", wname, m->name, wnvml, m->nvml_name,
+               mig_arch_name(m->arch), mem, m->sm_count, slices, m->max_gis,
+               m->n_pci_ids ? ids : "unknown (matched by NVML name)");
     }
 }
 

@@ -153,6 +153,21 @@ static int add_filters(const mig_model *m, cfg_entry *en, mig_error *e)
     if (!nf)
         return nomem(e);
     en->filters = nf;
+    /* A model whose PCI device id is unknown cannot be told apart by a
+     * device-filter: select it by catalogue model name (migctl's `models:`). */
+    if (m->n_pci_ids == 0) {
+        for (unsigned j = 0; j < en->n_models; j++)
+            if (strcmp(en->models[j], m->name) == 0)
+                return 0;
+        char **nm = realloc(en->models, (en->n_models + 1) * sizeof *nm);
+        if (!nm)
+            return nomem(e);
+        en->models = nm;
+        if (!(en->models[en->n_models] = strdup(m->name)))
+            return nomem(e);
+        en->n_models++;
+        return 0;
+    }
     for (unsigned i = 0; i < m->n_pci_ids; i++) {
         bool seen = false;
         for (unsigned j = 0; j < en->n_filters; j++)
@@ -182,6 +197,13 @@ static int grouped_config(cfg_file *f, const char *name, const mig_model *const 
         rc = fill_devices(&maps[i], en, e);
         for (unsigned j = i; rc == 0 && j < n_models; j++) {
             if (done[j] || !gen_map_equal(&maps[i], &maps[j]))
+                continue;
+            /* A model selected by name (no known PCI id) gets an entry of its
+             * own: `models:` and `device-filter` in one entry both apply. */
+            if (j != i && n_models > 1 &&
+                (models[i]->n_pci_ids == 0) != (models[j]->n_pci_ids == 0))
+                continue;
+            if (j != i && n_models > 1 && models[i]->n_pci_ids == 0)
                 continue;
             done[j] = true;
             if (n_models > 1)

@@ -293,13 +293,30 @@ static unsigned long long device_memory(nvml_backend *nb, nvmlDevice_t dev, cons
     return m ? m->memory_bytes : 0;
 }
 
+/* The catalogue model of a GPU: by PCI device id; by NVML name only for a
+ * model whose PCI id no public source gives (it has none in the catalogue),
+ * so that a GPU with an unknown id is never taken for a known model. */
+static const mig_model *model_for(unsigned pci_device_id, const char *name)
+{
+    const mig_model *m = mig_model_by_pci(pci_device_id);
+    if (!m && name) {
+        m = mig_model_by_nvml_name(name);
+        if (m && m->n_pci_ids != 0)
+            m = NULL;
+    }
+    return m;
+}
+
 static const mig_model *device_model(nvml_backend *nb, nvmlDevice_t dev)
 {
     nvmlPciInfo_t pci;
+    char name[96] = "";
     memset(&pci, 0, sizeof pci);
     if (NV(nb, DeviceGetPciInfo_v3, dev, &pci) != NVML_SUCCESS)
         return NULL;
-    return mig_model_by_pci(pci.pciDeviceId);
+    if (NV(nb, DeviceGetName, dev, name, sizeof name) != NVML_SUCCESS)
+        name[0] = '\0';
+    return model_for(pci.pciDeviceId, name);
 }
 
 /* nvidia-smi -lgip order: compute slices, then memory, then id. */
@@ -399,7 +416,7 @@ static int identity(nvml_backend *nb, nvmlDevice_t dev, mig_gpu_state *g, mig_er
     snprintf(g->bus_id, sizeof g->bus_id, "%.*s", (int)sizeof pci.busId, pci.busId);
     g->pci_device_id = pci.pciDeviceId;
     g->pci_subsystem_id = pci.pciSubSystemId;
-    g->model = mig_model_by_pci(pci.pciDeviceId);
+    g->model = model_for(pci.pciDeviceId, g->name);
     g->memory_bytes = device_memory(nb, dev, g->model);
     return 0;
 }

@@ -406,7 +406,8 @@ static int parse_gpu(pctx *c, json_t *j, unsigned index, mig_gpu_state *g)
         bool known = false;
         for (unsigned i = 0; t && *end == '\0' && i < m->n_pci_ids; i++)
             known |= m->pci_device_ids[i] == v;
-        if (!known)
+        /* A model whose PCI id is unknown (n_pci_ids 0) is simulated as 0. */
+        if (!known && !(m->n_pci_ids == 0 && t && *end == '\0' && v == 0))
             return bad(c, "\"pci_device_id\" must be one of %s's ids, e.g. \"0x%08X\"", m->name,
                        m->pci_device_ids[0]);
         g->pci_device_id = (unsigned)v;

@@ -46,6 +46,23 @@
 
 #define PCI(dev) (((unsigned)(dev) << 16) | 0x10DEu)
 
+/* RTX PRO 6000 Blackwell: the guide gives all three editions (Server,
+ * Workstation, Max-Q Workstation) the same profiles; the rows are the Server
+ * Edition's (mig-profiles.md 2.12). */
+#define RTX_PRO_6000_PROFILES                                                                   \
+    GI("1g.24gb",        0x0,  14, 1,  3, 24192,  46, 1, 1, 1, 1, 0, 4, NONE,   0, 3, 6, 9), \
+    GI("1g.24gb+me",     0x7,  21, 1,  3, 24192,  46, 1, 1, 1, 1, 1, 1, ME,     0, 3, 6, 9), \
+    GI("1g.24gb+gfx",    0xA,  47, 1,  3, 24192,  46, 1, 1, 1, 1, 0, 4, GFX,    0, 3, 6, 9), \
+    GI("1g.24gb+me.all", 0xF,  65, 1,  3, 24192,  46, 1, 4, 4, 4, 1, 1, ME_ALL, 0, 3, 6, 9), \
+    GI("1g.24gb-me",     0xD,  67, 1,  3, 24192,  46, 1, 0, 0, 0, 0, 4, NO_ME,  0, 3, 6, 9), \
+    GI("2g.48gb",        0x1,   5, 2,  6, 48512,  94, 2, 2, 2, 2, 0, 2, NONE,   0, 6), \
+    GI("2g.48gb+gfx",    0xB,  35, 2,  6, 48512,  94, 2, 2, 2, 2, 0, 2, GFX,    0, 6), \
+    GI("2g.48gb+me.all", 0x10, 64, 2,  6, 48512,  94, 2, 4, 4, 4, 1, 1, ME_ALL, 0, 6), \
+    GI("2g.48gb-me",     0xE,  66, 2,  6, 48512,  94, 2, 0, 0, 0, 0, 2, NO_ME,  0, 6), \
+    GI("4g.96gb",        0x3,   0, 4, 12, 97408, 188, 4, 4, 4, 4, 1, 1, NONE,   0), \
+    GI("4g.96gb+gfx",    0xC,  32, 4, 12, 97408, 188, 4, 4, 4, 4, 1, 1, GFX,    0),
+
+
 static const mig_model catalogue[] = {
     {
         .name = "A30-24GB",
@@ -234,10 +251,12 @@ static const mig_model catalogue[] = {
         .name = "GH200-96GB",
         .nvml_name = "NVIDIA GH200 480GB",
         .arch = MIG_ARCH_HOPPER,
-        /* GH200 96GB, H100-96GB, PG506-96GB (mig-parted's device filter; the
-         * H20 it also lists has far fewer SMs and is left out). */
-        .n_pci_ids = 3,
-        .pci_device_ids = {PCI(0x2342), PCI(0x233D), PCI(0x20B6)},
+        /* GH200 96GB, H100-96GB (mig-parted's device filter). mig-parted also
+         * lists 0x20B6 there, but pci.ids names 0x20B6 "GA100 [PG506-232]", an
+         * Ampere A100 board whose memory size no public output shows, so it is
+         * in no model here; the H20 it also lists has its own row. */
+        .n_pci_ids = 2,
+        .pci_device_ids = {PCI(0x2342), PCI(0x233D)},
         .memory_bytes = 97871ULL * MIB,
         .memory_slices = 8,
         .compute_slices = 7,
@@ -413,19 +432,217 @@ static const mig_model catalogue[] = {
                   "SMs, engines, 12-unit placements); INFERRED: the NVML index of each profile "
                   "(from its suffix), memory_bytes (97887 MiB)",
         .n_profiles = 11,
+        .profiles = {RTX_PRO_6000_PROFILES},
+    },
+    {
+        .name = "RTX-PRO-6000-WS-96GB",
+        .nvml_name = "NVIDIA RTX PRO 6000 Blackwell Workstation Edition",
+        .arch = MIG_ARCH_BLACKWELL,
+        .n_pci_ids = 1,
+        .pci_device_ids = {PCI(0x2BB1)},
+        .memory_bytes = 97887ULL * MIB,
+        .memory_slices = 12,
+        .compute_slices = 4,
+        .sm_count = 188,
+        .max_gis = 4,
+        .gpm = true,
+        .source = "MIG guide 'Supported GPUs' (96GB, 4 instances, same profiles as the Server "
+                  "Edition; MIG needs vBIOS >= 98.02.55 and DisplayModeSelector compute mode); "
+                  "PCI 0x2BB1 and NVML name as posted from a real card; INFERRED: every profile "
+                  "number (taken from the Server Edition, mig-profiles.md 2.12), memory_bytes",
+        .n_profiles = 11,
+        .profiles = {RTX_PRO_6000_PROFILES},
+    },
+    {
+        .name = "RTX-PRO-6000-MAXQ-96GB",
+        .nvml_name = "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition",
+        .arch = MIG_ARCH_BLACKWELL,
+        .n_pci_ids = 1,
+        .pci_device_ids = {PCI(0x2BB4)},
+        .memory_bytes = 97887ULL * MIB,
+        .memory_slices = 12,
+        .compute_slices = 4,
+        .sm_count = 188,
+        .max_gis = 4,
+        .gpm = true,
+        .source = "MIG guide 'Supported GPUs' (96GB, 4 instances, same profiles as the Server "
+                  "Edition); PCI 0x2BB4 from pci.ids; INFERRED: the NVML name (the guide's "
+                  "product name), every profile number (the Server Edition's, mig-profiles.md "
+                  "2.12; the Max-Q has the same 188 SMs at lower clocks), memory_bytes",
+        .n_profiles = 11,
+        .profiles = {RTX_PRO_6000_PROFILES},
+    },
+    {
+        .name = "H100-SXM5-94GB",
+        .nvml_name = "NVIDIA H100 SXM5 94GB",
+        .arch = MIG_ARCH_HOPPER,
+        .n_pci_ids = 1,
+        .pci_device_ids = {PCI(0x2339)},
+        .memory_bytes = 95830ULL * MIB,
+        .memory_slices = 8,
+        .compute_slices = 7,
+        .sm_count = 132,
+        .max_gis = 7,
+        .gpm = true,
+        .source = "MIG guide 'Supported GPUs' (H100-SXM5 94GB, 7 instances); PCI 0x2339 from "
+                  "pci.ids (GH100 [H100 SXM5 94GB]); INFERRED: the NVML name, every profile "
+                  "(names, memory and engines as H100 NVL 94GB, mig-profiles.md 2.5; SMs as "
+                  "H100 SXM5 80GB), memory_bytes (95830 MiB)",
+        .n_profiles = 7,
         .profiles = {
-            /*  name             idx   id C mem   MiB     SM CE DEC ENC JPG OFA N  attr    placements */
-            GI("1g.24gb",        0x0,  14, 1,  3, 24192,  46, 1, 1, 1, 1, 0, 4, NONE,   0, 3, 6, 9),
-            GI("1g.24gb+me",     0x7,  21, 1,  3, 24192,  46, 1, 1, 1, 1, 1, 1, ME,     0, 3, 6, 9),
-            GI("1g.24gb+gfx",    0xA,  47, 1,  3, 24192,  46, 1, 1, 1, 1, 0, 4, GFX,    0, 3, 6, 9),
-            GI("1g.24gb+me.all", 0xF,  65, 1,  3, 24192,  46, 1, 4, 4, 4, 1, 1, ME_ALL, 0, 3, 6, 9),
-            GI("1g.24gb-me",     0xD,  67, 1,  3, 24192,  46, 1, 0, 0, 0, 0, 4, NO_ME,  0, 3, 6, 9),
-            GI("2g.48gb",        0x1,   5, 2,  6, 48512,  94, 2, 2, 2, 2, 0, 2, NONE,   0, 6),
-            GI("2g.48gb+gfx",    0xB,  35, 2,  6, 48512,  94, 2, 2, 2, 2, 0, 2, GFX,    0, 6),
-            GI("2g.48gb+me.all", 0x10, 64, 2,  6, 48512,  94, 2, 4, 4, 4, 1, 1, ME_ALL, 0, 6),
-            GI("2g.48gb-me",     0xE,  66, 2,  6, 48512,  94, 2, 0, 0, 0, 0, 2, NO_ME,  0, 6),
-            GI("4g.96gb",        0x3,   0, 4, 12, 97408, 188, 4, 4, 4, 4, 1, 1, NONE,   0),
-            GI("4g.96gb+gfx",    0xC,  32, 4, 12, 97408, 188, 4, 4, 4, 4, 1, 1, GFX,    0),
+            /*  name          idx  id C mem   MiB     SM CE DEC ENC JPG OFA N  attr  placements */
+            GI("1g.12gb",     0x0, 19, 1, 1, 10880,  16, 1, 1, 0, 1, 0, 7, NONE, AT_1G),
+            GI("1g.12gb+me",  0x7, 20, 1, 1, 10880,  16, 1, 1, 0, 1, 1, 1, ME,   AT_1G),
+            GI("1g.24gb",     0x9, 15, 1, 2, 22016,  26, 1, 1, 0, 1, 0, 4, NONE, AT_1G_2X),
+            GI("2g.24gb",     0x1, 14, 2, 2, 22016,  32, 2, 2, 0, 2, 0, 3, NONE, AT_2G),
+            GI("3g.47gb",     0x2,  9, 3, 4, 47232,  60, 3, 3, 0, 3, 0, 2, NONE, AT_3G),
+            GI("4g.47gb",     0x3,  5, 4, 4, 47232,  64, 4, 4, 0, 4, 0, 1, NONE, AT_4G),
+            GI("7g.94gb",     0x4,  0, 7, 8, 94848, 132, 8, 7, 0, 7, 1, 1, NONE, AT_7G),
+        },
+    },
+    {
+        .name = "H20-96GB",
+        .nvml_name = "NVIDIA H20",
+        .arch = MIG_ARCH_HOPPER,
+        .n_pci_ids = 1,
+        .pci_device_ids = {PCI(0x2329)},
+        .memory_bytes = 97871ULL * MIB,
+        .memory_slices = 8,
+        .compute_slices = 7,
+        .sm_count = 78,
+        .max_gis = 7,
+        .gpm = true,
+        .source = "MIG guide 'Supported GPUs' (H20, GH100, 96GB, 7 instances; R535 >= 535.161.07); "
+                  "profile names and PCI id from mig-parted's config (the 96GB group with "
+                  "device-filter 0x2329); sm_count 78 (NVIDIA's H20 specification); INFERRED: "
+                  "the NVML name, memory and engines (as GH200 96GB, mig-profiles.md 2.6), every "
+                  "profile's SMs (H100's per-profile SMs scaled by 78/132), memory_bytes",
+        .n_profiles = 7,
+        .profiles = {
+            /*  name          idx  id C mem   MiB     SM CE DEC ENC JPG OFA N  attr  placements */
+            GI("1g.12gb",     0x0, 19, 1, 1, 11264,   9, 1, 1, 0, 1, 0, 7, NONE, AT_1G),
+            GI("1g.12gb+me",  0x7, 20, 1, 1, 11264,   9, 1, 1, 0, 1, 1, 1, ME,   AT_1G),
+            GI("1g.24gb",     0x9, 15, 1, 2, 23552,  15, 1, 1, 0, 1, 0, 4, NONE, AT_1G_2X),
+            GI("2g.24gb",     0x1, 14, 2, 2, 23552,  19, 2, 2, 0, 2, 0, 3, NONE, AT_2G),
+            GI("3g.48gb",     0x2,  9, 3, 4, 47616,  35, 3, 3, 0, 3, 0, 2, NONE, AT_3G),
+            GI("4g.48gb",     0x3,  5, 4, 4, 47616,  38, 4, 4, 0, 4, 0, 1, NONE, AT_4G),
+            GI("7g.96gb",     0x4,  0, 7, 8, 95232,  78, 8, 7, 0, 7, 1, 1, NONE, AT_7G),
+        },
+    },
+    {
+        .name = "B300-269GB",
+        .nvml_name = "NVIDIA B300 SXM6 AC",
+        .arch = MIG_ARCH_BLACKWELL,
+        .n_pci_ids = 1,
+        .pci_device_ids = {PCI(0x3182)},
+        .memory_bytes = 275040ULL * MIB,
+        .memory_slices = 8,
+        .compute_slices = 7,
+        .sm_count = 148,
+        .max_gis = 7,
+        .gpm = true,
+        .source = "MIG guide (B300: R580 >= 580.82.07); profile names, counts and PCI 0x3182 from "
+                  "mig-parted/GPU Operator configs (mig-profiles.md 2.11: 1g.34gb x7, 1g.34gb+me, "
+                  "1g.67gb x4, 2g.67gb x3, 3g.135gb x2, 4g.135gb, 7g.269gb); INFERRED: the NVML "
+                  "name, placements and ids (= B200), SMs and engines (= B200), memory per "
+                  "profile (chosen to give the names by NVIDIA's rule), memory_bytes (275040 MiB)",
+        .n_profiles = 7,
+        .profiles = {
+            /*  name          idx  id C mem   MiB      SM CE  DEC ENC JPG OFA N  attr  placements */
+            GI("1g.34gb",     0x0, 19, 1, 1,  33792,  18,  2, 1, 0, 1, 0, 7, NONE, AT_1G),
+            GI("1g.34gb+me",  0x7, 20, 1, 1,  33792,  18,  2, 1, 0, 1, 1, 1, ME,   AT_1G),
+            GI("1g.67gb",     0x9, 15, 1, 2,  67840,  30,  2, 1, 0, 1, 0, 4, NONE, AT_1G_2X),
+            GI("2g.67gb",     0x1, 14, 2, 2,  67840,  36,  4, 2, 0, 2, 0, 3, NONE, AT_2G),
+            GI("3g.135gb",    0x2,  9, 3, 4, 135936,  68,  6, 3, 0, 3, 0, 2, NONE, AT_3G),
+            GI("4g.135gb",    0x3,  5, 4, 4, 135936,  72,  8, 4, 0, 4, 0, 1, NONE, AT_4G),
+            GI("7g.269gb",    0x4,  0, 7, 8, 272384, 148, 16, 7, 0, 7, 1, 1, NONE, AT_7G),
+        },
+    },
+    {
+        .name = "GB300-278GB",
+        .nvml_name = "NVIDIA GB300",
+        .arch = MIG_ARCH_BLACKWELL,
+        .n_pci_ids = 1,
+        .pci_device_ids = {PCI(0x31C2)},
+        .memory_bytes = 284160ULL * MIB,
+        .memory_slices = 8,
+        .compute_slices = 7,
+        .sm_count = 152,
+        .max_gis = 7,
+        .gpm = true,
+        .source = "MIG guide (GB300: R595 >= 595.58.03); profile names, counts and PCI 0x31C2 from "
+                  "mig-parted's config (mig-profiles.md 2.11: 1g.35gb x7, 1g.35gb+me, 1g.70gb x4, "
+                  "2g.70gb x3, 3g.139gb x2, 4g.139gb, 7g.278gb); INFERRED: the NVML name, "
+                  "placements and ids (= GB200), SMs and engines (= GB200), memory per profile "
+                  "(chosen to give the names by NVIDIA's rule), memory_bytes (284160 MiB)",
+        .n_profiles = 7,
+        .profiles = {
+            /*  name          idx  id C mem   MiB      SM CE  DEC ENC JPG OFA N  attr  placements */
+            GI("1g.35gb",     0x0, 19, 1, 1,  34816,  18,  2, 1, 0, 1, 0, 7, NONE, AT_1G),
+            GI("1g.35gb+me",  0x7, 20, 1, 1,  34816,  18,  2, 1, 0, 1, 1, 1, ME,   AT_1G),
+            GI("1g.70gb",     0x9, 15, 1, 2,  70144,  32,  2, 1, 0, 1, 0, 4, NONE, AT_1G_2X),
+            GI("2g.70gb",     0x1, 14, 2, 2,  70144,  38,  4, 2, 0, 2, 0, 3, NONE, AT_2G),
+            GI("3g.139gb",    0x2,  9, 3, 4, 140800,  72,  6, 3, 0, 3, 0, 2, NONE, AT_3G),
+            GI("4g.139gb",    0x3,  5, 4, 4, 140800,  76,  8, 4, 0, 4, 0, 1, NONE, AT_4G),
+            GI("7g.278gb",    0x4,  0, 7, 8, 281600, 152, 16, 7, 0, 7, 1, 1, NONE, AT_7G),
+        },
+    },
+    {
+        .name = "RTX-PRO-5000-48GB",
+        .nvml_name = "NVIDIA RTX PRO 5000 Blackwell",
+        .arch = MIG_ARCH_BLACKWELL,
+        .n_pci_ids = 0, /* PCI device id unknown: recognised by its NVML name */
+        .memory_bytes = 48935ULL * MIB,
+        .memory_slices = 2,
+        .compute_slices = 2,
+        .sm_count = 110,
+        .max_gis = 2,
+        .gpm = true,
+        .source = "MIG guide (RTX PRO 5000 Blackwell, GB202, 48GB, 2 instances; profiles 1g.24gb "
+                  "(1/2 memory, 1/2 SMs, 2 instances), 1g.24gb+me, +gfx, +me.all, -me, 2g.48gb, "
+                  "2g.48gb+gfx; R575 >= 575.57.08); sm_count 110 (NVIDIA's datasheet); PCI "
+                  "device id unknown (recognised by NVML name only); INFERRED: profile ids and "
+                  "NVML indices (from the memory fraction, as on RTX PRO 6000 and A30), 2 "
+                  "placement units, SMs per profile (half), engines, memory per profile, "
+                  "memory_bytes (48935 MiB)",
+        .n_profiles = 7,
+        .profiles = {
+            /*  name             idx   id C mem  MiB     SM CE DEC ENC JPG OFA N  attr    placements */
+            GI("1g.24gb",        0x0,   5, 1, 1, 24192,  55, 1, 1, 1, 1, 0, 2, NONE,   0, 1),
+            GI("1g.24gb+me",     0x7,   6, 1, 1, 24192,  55, 1, 1, 1, 1, 1, 1, ME,     0, 1),
+            GI("1g.24gb+gfx",    0xB,  35, 1, 1, 24192,  55, 1, 1, 1, 1, 0, 2, GFX,    0, 1),
+            GI("1g.24gb+me.all", 0x10, 64, 1, 1, 24192,  55, 1, 2, 2, 2, 1, 1, ME_ALL, 0, 1),
+            GI("1g.24gb-me",     0xE,  66, 1, 1, 24192,  55, 1, 0, 0, 0, 0, 2, NO_ME,  0, 1),
+            GI("2g.48gb",        0x1,   0, 2, 2, 48512, 110, 2, 2, 2, 2, 1, 1, NONE,   0),
+            GI("2g.48gb+gfx",    0xC,  32, 2, 2, 48512, 110, 2, 2, 2, 2, 1, 1, GFX,    0),
+        },
+    },
+    {
+        .name = "RTX-PRO-4500-32GB",
+        .nvml_name = "NVIDIA RTX PRO 4500 Blackwell",
+        .arch = MIG_ARCH_BLACKWELL,
+        .n_pci_ids = 0, /* PCI device id unknown: recognised by its NVML name */
+        .memory_bytes = 32623ULL * MIB,
+        .memory_slices = 2,
+        .compute_slices = 2,
+        .sm_count = 82,
+        .max_gis = 2,
+        .gpm = true,
+        .source = "MIG guide (RTX PRO 4500 Blackwell, GB203, 32GB, 2 instances; profiles 1g.16gb, "
+                  "1g.16gb+gfx, 1g.16gb+me.all, 1g.16gb-me, 2g.32gb, 2g.32gb+gfx; R575 >= 575.64); "
+                  "PCI device id unknown (recognised by NVML name only); INFERRED: sm_count 82 "
+                  "(10496 CUDA cores / 128), profile ids and NVML indices (from the memory "
+                  "fraction, as on RTX PRO 6000 and A30), 2 placement units, SMs per profile "
+                  "(half), engines, memory per profile, memory_bytes (32623 MiB)",
+        .n_profiles = 6,
+        .profiles = {
+            /*  name             idx   id C mem  MiB     SM CE DEC ENC JPG OFA N  attr    placements */
+            GI("1g.16gb",        0x0,   5, 1, 1, 16128,  41, 1, 1, 1, 1, 0, 2, NONE,   0, 1),
+            GI("1g.16gb+gfx",    0xB,  35, 1, 1, 16128,  41, 1, 1, 1, 1, 0, 2, GFX,    0, 1),
+            GI("1g.16gb+me.all", 0x10, 64, 1, 1, 16128,  41, 1, 2, 2, 2, 1, 1, ME_ALL, 0, 1),
+            GI("1g.16gb-me",     0xE,  66, 1, 1, 16128,  41, 1, 0, 0, 0, 0, 2, NO_ME,  0, 1),
+            GI("2g.32gb",        0x1,   0, 2, 2, 32256,  82, 2, 2, 2, 2, 1, 1, NONE,   0),
+            GI("2g.32gb+gfx",    0xC,  32, 2, 2, 32256,  82, 2, 2, 2, 2, 1, 1, GFX,    0),
         },
     },
 };

@@ -3,6 +3,8 @@
 # backends answer the same. Model names are the issue's; identities of the
 # H100 and H200 are checked against the hardware readings in tests/data.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
     export MIGCTL_SIM_STATE="$BATS_TEST_TMPDIR/sim.json"
     "$MIGCTL" sim init --gpus 1xH100-SXM5-80GB >/dev/null
@@ -10,13 +12,15 @@ setup() {
 }
 
 ISSUE_MODELS="A30-24GB A100-SXM4-40GB A100-SXM4-80GB A100-PCIE-80GB H100-SXM5-80GB H100-PCIE-80GB
-H100-NVL-94GB GH200-96GB GH200-144GB H200-SXM-141GB H200-NVL-141GB B200-180GB GB200-186GB RTX-PRO-6000-96GB"
+H100-NVL-94GB GH200-96GB GH200-144GB H200-SXM-141GB H200-NVL-141GB B200-180GB GB200-186GB RTX-PRO-6000-96GB
+RTX-PRO-6000-WS-96GB RTX-PRO-6000-MAXQ-96GB H100-SXM5-94GB H20-96GB B300-269GB GB300-278GB
+RTX-PRO-5000-48GB RTX-PRO-4500-32GB"
 
 @test "the table lists every model of the issue, one row each" {
     run "$MIGCTL" models
     [ "$status" -eq 0 ]
     [[ "${lines[0]}" == MODEL* ]]
-    [ "${#lines[@]}" -eq 15 ]
+    [ "${#lines[@]}" -eq 23 ]
     for m in $ISSUE_MODELS; do
         [ "$(grep -c "^$m " <<<"$output")" -eq 1 ]
     done
@@ -65,4 +69,48 @@ H100-NVL-94GB GH200-96GB GH200-144GB H200-SXM-141GB H200-NVL-141GB B200-180GB GB
     [ "$status" -eq 2 ]
     run "$MIGCTL" models H100
     [ "$status" -eq 2 ]
+}
+
+@test "issue 12: every GPU the MIG guide lists is known, each inferred value declared" {
+    run -0 "$MIGCTL" models --json
+    json="$output"
+    # The guide's 'Supported GPUs' products, by the name NVML reports (or, for the
+    # H100 SXM5 94GB, the PCI id pci.ids gives it).
+    for pci in 0x2BB110DE 0x2BB410DE 0x2BB510DE 0x233910DE 0x232910DE 0x318210DE 0x31C210DE; do
+        [ "$(jq --arg p "$pci" '[.models[] | select(.pci_device_ids | index($p))] | length' <<<"$json")" -eq 1 ]
+    done
+    for n in "NVIDIA RTX PRO 5000 Blackwell" "NVIDIA RTX PRO 4500 Blackwell" "NVIDIA H20" "NVIDIA B300 SXM6 AC"; do
+        [ "$(jq --arg n "$n" '[.models[] | select(.nvml_name == $n)] | length' <<<"$json")" -eq 1 ]
+    done
+    # 0x20B6 is pci.ids' "GA100 [PG506-232]", an Ampere board: not a GH200.
+    [ "$(jq '[.models[] | select(.pci_device_ids | index("0x20B610DE"))] | length' <<<"$json")" -eq 0 ]
+    # Every row says where its numbers come from; rows not read off hardware say
+    # which values are inferred.
+    [ "$(jq '[.models[] | select((.source | test("nothing inferred|INFERRED|inferred")) | not)] | length' <<<"$json")" -eq 0 ]
+    for m in RTX-PRO-6000-WS-96GB H100-SXM5-94GB H20-96GB B300-269GB GB300-278GB RTX-PRO-5000-48GB RTX-PRO-4500-32GB; do
+        jq -e --arg m "$m" '.models[] | select(.name == $m) | .source | test("INFERRED")' <<<"$json" >/dev/null
+    done
+    # Profiles and counts the guide and mig-parted's configs give.
+    run -0 "$MIGCTL" profiles --model B300-269GB --json
+    [ "$(jq -c '[.gpu_instance_profiles[] | "\(.name)x\(.instance_count)"]' <<<"$output")" = \
+      '["1g.34gbx7","1g.34gb+mex1","1g.67gbx4","2g.67gbx3","3g.135gbx2","4g.135gbx1","7g.269gbx1"]' ]
+    run -0 "$MIGCTL" profiles --model RTX-PRO-5000-48GB --json
+    [ "$(jq -r '[.gpu_instance_profiles[].name] | join(" ")' <<<"$output")" = \
+      "1g.24gb 1g.24gb+me 1g.24gb+gfx 1g.24gb+me.all 1g.24gb-me 2g.48gb 2g.48gb+gfx" ]
+    # A model with no known PCI id says so in the table.
+    run -0 "$MIGCTL" models
+    grep -qE '^RTX-PRO-4500-32GB .* unknown \(matched by NVML name\)$' <<<"$output"
+}
+
+@test "new models work end to end on the simulator: a layout applies and asserts" {
+    # (a 2-slice GPU has no all-balanced: 2x1g + 1x2g needs 4 compute slices)
+    for mc in RTX-PRO-6000-WS-96GB:all-balanced H20-96GB:all-balanced B300-269GB:all-balanced \
+              GB300-278GB:all-balanced RTX-PRO-5000-48GB:all-1g.24gb RTX-PRO-4500-32GB:all-1g.16gb; do
+        m=${mc%%:*} c=${mc#*:}
+        "$MIGCTL" sim init --force --gpus "1x$m" >/dev/null
+        "$MIGCTL" generate-config --model "$m" >"$BATS_TEST_TMPDIR/g.yaml"
+        run -0 "$MIGCTL" apply -f "$BATS_TEST_TMPDIR/g.yaml" -c "$c"
+        run -0 "$MIGCTL" assert -f "$BATS_TEST_TMPDIR/g.yaml" -c "$c"
+        [ "$("$MIGCTL" status --json | jq -r '.gpus[0].model')" = "$m" ]
+    done
 }

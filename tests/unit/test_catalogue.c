@@ -269,6 +269,16 @@ static const struct {
     {"B200-180GB", "NVIDIA B200", MIG_ARCH_BLACKWELL},
     {"GB200-186GB", "NVIDIA GB200", MIG_ARCH_BLACKWELL},
     {"RTX-PRO-6000-96GB", "NVIDIA RTX PRO 6000 Blackwell Server Edition", MIG_ARCH_BLACKWELL},
+    /* Issue 12: every model the MIG guide lists. */
+    {"RTX-PRO-6000-WS-96GB", "NVIDIA RTX PRO 6000 Blackwell Workstation Edition", MIG_ARCH_BLACKWELL},
+    {"RTX-PRO-6000-MAXQ-96GB", "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition",
+     MIG_ARCH_BLACKWELL},
+    {"H100-SXM5-94GB", "NVIDIA H100 SXM5 94GB", MIG_ARCH_HOPPER},
+    {"H20-96GB", "NVIDIA H20", MIG_ARCH_HOPPER},
+    {"B300-269GB", "NVIDIA B300 SXM6 AC", MIG_ARCH_BLACKWELL},
+    {"GB300-278GB", "NVIDIA GB300", MIG_ARCH_BLACKWELL},
+    {"RTX-PRO-5000-48GB", "NVIDIA RTX PRO 5000 Blackwell", MIG_ARCH_BLACKWELL},
+    {"RTX-PRO-4500-32GB", "NVIDIA RTX PRO 4500 Blackwell", MIG_ARCH_BLACKWELL},
 };
 
 #define N_ISSUE_MODELS (sizeof issue_models / sizeof issue_models[0])
@@ -327,6 +337,10 @@ static void test_lookup_by_pci(void **state)
         {0x234810DE, "GH200-144GB"},    {0x233510DE, "H200-SXM-141GB"},
         {0x233B10DE, "H200-NVL-141GB"}, {0x290110DE, "B200-180GB"},
         {0x294110DE, "GB200-186GB"},    {0x2BB510DE, "RTX-PRO-6000-96GB"},
+        {0x2BB110DE, "RTX-PRO-6000-WS-96GB"}, {0x2BB410DE, "RTX-PRO-6000-MAXQ-96GB"},
+        {0x233910DE, "H100-SXM5-94GB"}, {0x232910DE, "H20-96GB"},
+        {0x318210DE, "B300-269GB"},     {0x31C210DE, "GB300-278GB"},
+        {0x233D10DE, "GH200-96GB"},
     };
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         const mig_model *m = mig_model_by_pci(ids[i].pci);
@@ -335,6 +349,8 @@ static void test_lookup_by_pci(void **state)
     }
     assert_null(mig_model_by_pci(0x268410DE)); /* an RTX 4090: not MIG capable */
     assert_null(mig_model_by_pci(0x2330));     /* the vendor half matters */
+    /* pci.ids: 0x20B6 is "GA100 [PG506-232]", an Ampere board, not a GH200. */
+    assert_null(mig_model_by_pci(0x20B610DE));
     /* No id belongs to two models. */
     unsigned n;
     const mig_model *all = mig_catalogue(&n);
@@ -360,6 +376,14 @@ static unsigned expected_id(const mig_model *m, unsigned index)
         return a30[index];
     if (m->memory_slices == 12 && index < sizeof rtx / sizeof rtx[0])
         return rtx[index];
+    /* RTX PRO 5000/4500 (2 slices): INFERRED in the catalogue from the
+     * memory fraction each id stands for elsewhere (half: 5, 6 with +me, 35
+     * +gfx, 64 +me.all, 66 -me; full: 0, 32 +gfx). This checks that both
+     * models agree, not the hardware. */
+    static const unsigned two[] = {[0x0] = 5, [0x1] = 0,  [0x7] = 6,  [0xB] = 35,
+                                   [0xC] = 32, [0xE] = 66, [0x10] = 64};
+    if (m->memory_slices == 2 && index < sizeof two / sizeof two[0])
+        return two[index];
     return 999;
 }
 
@@ -387,7 +411,16 @@ static void test_table_invariants(void **state)
         assert_true(m->n_profiles > 0 && m->n_profiles <= MIG_MAX_PROFILES);
         assert_true(m->memory_slices <= MIG_MAX_SLOTS);
         assert_true(m->max_gis <= MIG_MAX_GI);
-        assert_true(m->n_pci_ids >= 1 && m->n_pci_ids <= MIG_MAX_PCI_IDS);
+        assert_true(m->n_pci_ids <= MIG_MAX_PCI_IDS);
+        /* A model without a PCI id is one whose id no public source gives;
+         * its source must say so. */
+        if (m->n_pci_ids == 0)
+            assert_non_null(strstr(m->source, "PCI device id unknown"));
+        /* Every value has a source: either nothing is inferred, or the
+         * source names what is. */
+        if (!strstr(m->source, "nothing inferred") && !strstr(m->source, "INFERRED") &&
+            !strstr(m->source, "inferred"))
+            fail_msg("%s: source does not say what is inferred: %s", m->name, m->source);
         for (unsigned k = 0; k < m->n_profiles; k++) {
             const mig_gi_profile *p = &m->profiles[k];
             assert_ptr_equal(mig_profile_by_id(m, p->id), p);
