@@ -2,7 +2,7 @@
  * cmd_profiles.c: `migctl profiles`: the GPU-instance profiles of a model
  * (--model, offline, from the catalogue) or of a live GPU (-i N, from the
  * backend, with how many more of each fit now), as a table, as JSON
- * (DESIGN.md contract), or as `nvidia-smi mig -lgip` + `-lgipp` text.
+ * (docs/design.md contract), or as `nvidia-smi mig -lgip` + `-lgipp` text.
  *
  * Both sources are turned into one mig_model value (for a live GPU: its
  * catalogue entry with the profile table replaced by what the backend

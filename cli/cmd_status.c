@@ -25,7 +25,7 @@ static void status_usage(FILE *out)
                  "running), and a slot map of the memory slices. The first line names the\n"
                  "backend that answered (nvml or sim).\n\n"
                  "  -i, --gpu N   only GPU N\n"
-                 "  --json        machine-readable output (shape in DESIGN.md)\n");
+                 "  --json        machine-readable output (shape in docs/design.md)\n");
 }
 
 static int cmp_gi(const void *a, const void *b)

@@ -1,5 +1,5 @@
 /*
- * draw.h: slot maps, the pictures people read layouts as (DESIGN.md "What a
+ * draw.h: slot maps, the pictures people read layouts as (docs/design.md "What a
  * person sees"). A GPU is drawn as a bar of its memory slices, one cell per
  * slice; each GI is one bracketed box spanning its slices, labelled with its
  * profile name (shortened to "1g" and then nothing when the box is narrow)

@@ -5,7 +5,7 @@
  * fills it on failure and returns -1 (or NULL). Nothing below cli/ prints an
  * error: the message travels up, each layer may prepend its context with
  * mig_error_prefix(), and the verb prints it once. The kind decides migctl's
- * exit code (DESIGN.md): 2 bad input, 1 a refused operation or drift,
+ * exit code (docs/design.md): 2 bad input, 1 a refused operation or drift,
  * 3 a backend or system failure.
  */
 #ifndef MIGCTL_UTIL_ERR_H

@@ -61,7 +61,7 @@ JSON_PLACEMENTS='.gpu_instance_profiles[] | "\(.id) \([.placements[].start | tos
     done
 }
 
-@test "--json carries every field of the DESIGN.md contract" {
+@test "--json carries every field of the docs/design.md contract" {
     run "$MIGCTL" profiles --model A100-SXM4-40GB --json
     [ "$status" -eq 0 ]
     keys='["compute_slices","copy_engines","decoders","encoders","id","index","instance_count","jpeg",

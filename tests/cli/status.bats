@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# status.bats: `migctl status`, the table and the JSON (DESIGN.md's shape),
+# status.bats: `migctl status`, the table and the JSON (docs/design.md's shape),
 # on a simulated 2x H100 node. Runs once per backend (sim, and nvml over the
 # shim): both must answer the same.
 
@@ -34,7 +34,7 @@ partition() {
     [ "$(grep -c 'GPU-' <<<"$output")" -eq 2 ]
 }
 
-@test "status --json has DESIGN.md's shape" {
+@test "status --json has docs/design.md's shape" {
     run "$MIGCTL" status --json
     [ "$status" -eq 0 ]
     [ "$(jq -r .backend <<<"$output")" = "$MIGCTL_BACKEND" ]

@@ -4,7 +4,7 @@
  *
  * cli/ is not part of the migcore library, so draw.c is compiled into this
  * test directly; its output is captured with open_memstream and checked for
- * the cells, labels and column alignment that DESIGN.md's picture promises.
+ * the cells, labels and column alignment that docs/design.md's picture promises.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,7 +44,7 @@ static mig_gi_state *add_gi(mig_gpu_state *g, const char *name, unsigned start, 
     return gi;
 }
 
-/* The picture of DESIGN.md: 2g@0 (GI 3, busy), 1g@2 (GI 9), 1g@3 (GI 10), 3g@4 (GI 2). */
+/* The picture of docs/design.md: 2g@0 (GI 3, busy), 1g@2 (GI 9), 1g@3 (GI 10), 3g@4 (GI 2). */
 static mig_gpu_state design_gpu(void)
 {
     mig_gpu_state g;
@@ -185,8 +185,8 @@ static void test_draw_design_picture(void **state)
     assert_null(strstr(head, "pending"));
     assert_non_null(strstr(head, "compute 7/7"));
     assert_non_null(strstr(head, "memory 8/8"));
-    /* The boxes of DESIGN.md (whose 2g box is one column too wide for its
-     * two 9-column cells; here every box is exactly its cells wide). */
+    /* The boxes of docs/design.md: every box is exactly its cells wide (the
+     * 2g box spans two 9-column cells). */
     assert_non_null(strstr(bar, "[ 2g.20gb  GI 3  ][1g GI 9][1g GI10][ 3g.40gb  GI 2   "));
     assert_null(strchr(out, '\033'));
     /* Each slice's number stands over the first column of its cell. */
