@@ -10,6 +10,7 @@ PACKAGES=(
   libcmocka-dev bats jq              # unit and CLI tests
   clang                              # fuzzers (libFuzzer)
   $(command -v kubectl >/dev/null || echo kubernetes-client)  # kubectl: k8s manifests parsed offline
+  help2man dpkg-dev man-db zsh systemd  # the .deb: man pages, shlibdeps, and its checks
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # test.sh: the whole test suite, as CI runs it. Installs dependencies, builds
 # with -Werror, runs every test (unit, CLI on both backends, shim ABI test,
 # fuzz corpus replay), checks an -O3 build compiles without warnings, then
-# builds again under AddressSanitizer + UBSan and runs everything again.
+# builds again under AddressSanitizer + UBSan and runs everything again, then
+# builds the .deb and checks it installed in a clean root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -24,3 +25,7 @@ cmake -S . -B build-asan -G Ninja -DMIGCTL_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== package: build the .deb, install it into a clean root (dpkg --root) and check it"
+deb=$(scripts/package.sh | tail -n 1)
+tests/package/check-package.sh "$deb"
