@@ -82,7 +82,18 @@ zc=$(PATH="$root/usr/bin:$PATH" zsh -fc 'source "$1"; shift; __migctl_candidates
 grep -qx apply <<<"$zc" || fail "zsh: no 'apply' among the verbs"
 zc=$(PATH="$root/usr/bin:$PATH" zsh -fc 'source "$1"; shift; __migctl_candidates_zsh "$@"' _ "$zcomp" 5 migctl apply -f "$cfg" -c "")
 grep -qx all-balanced <<<"$zc" || fail "zsh: config names from -f FILE"
-ok "zsh: _migctl parses; verbs and config names offered"
+# The glue: _migctl as the completion system calls it (words, CURRENT), with
+# stand-ins for compadd and _files that print what they would offer.
+zglue() { # CURRENT WORD...
+    PATH="$root/usr/bin:$PATH" zsh -fc 'source "$1"; shift
+        compadd() { [[ $1 == -a ]] && print -rl -- "${(@P)2}" || print -rl -- "$@" }
+        _files() { print -r -- "@files $*" }
+        CURRENT=$1; shift; words=("$@"); _migctl' _ "$zcomp" "$@"
+}
+zglue 2 migctl ap | grep -x apply >/dev/null || fail "zsh: _migctl offers no apply"
+zglue 6 migctl apply -f "$cfg" -c "" | grep -x all-balanced >/dev/null || fail "zsh: _migctl -c names"
+[ "$(zglue 4 migctl apply -f "")" = "@files " ] || fail "zsh: -f does not complete files"
+ok "zsh: _migctl parses; offers verbs, -f FILE's config names and files through compadd/_files"
 
 # The unit, verified against the installed tree (its ExecStart must exist there).
 unit=usr/lib/systemd/system/migctl-apply.service
