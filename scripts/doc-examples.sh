@@ -11,7 +11,8 @@
 #
 #   scripts/doc-examples.sh [--update] [MIGCTL] [FILE.md ...]
 # Without --update: exit 1 and a diff when a block differs. With --update: rewrite
-# the blocks. Default MIGCTL: build/migctl; default files: docs/planner.md.
+# the blocks. Default MIGCTL: build/migctl; default files: docs/planner.md,
+# docs/kubernetes.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ if [ "${1:-}" = "--update" ]; then update=true; shift; fi
 migctl=${1:-build/migctl}
 [ $# -gt 0 ] && shift
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(docs/planner.md)
+[ ${#files[@]} -gt 0 ] || files=(docs/planner.md docs/kubernetes.md)
 migctl=$(cd "$(dirname "$migctl")" && pwd)/$(basename "$migctl")
 
 tmp=$(mktemp -d)
