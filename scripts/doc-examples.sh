@@ -6,13 +6,15 @@
 # must be exactly what `migctl ARGS` prints on standard output, and one preceded by
 #     <!-- example: ARGS | file NAME -->
 # exactly the file NAME that the command writes into $OUT (ARGS may use $OUT, a temp
-# directory). Commands run from the repository root with no GPU backend state of their
+# directory), and one preceded by
+#     <!-- example: ARGS | with prompt -->
+# the line "$ migctl ARGS" followed by what it prints. Commands run from the repository root with no GPU backend state of their
 # own (a fresh simulator file), so they only read the examples/ inputs.
 #
 #   scripts/doc-examples.sh [--update] [MIGCTL] [FILE.md ...]
 # Without --update: exit 1 and a diff when a block differs. With --update: rewrite
 # the blocks. Default MIGCTL: build/migctl; default files: docs/planner.md,
-# docs/kubernetes.md.
+# docs/kubernetes.md, README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,7 @@ if [ "${1:-}" = "--update" ]; then update=true; shift; fi
 migctl=${1:-build/migctl}
 [ $# -gt 0 ] && shift
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(docs/planner.md docs/kubernetes.md)
+[ ${#files[@]} -gt 0 ] || files=(docs/planner.md docs/kubernetes.md README.md)
 migctl=$(cd "$(dirname "$migctl")" && pwd)/$(basename "$migctl")
 
 tmp=$(mktemp -d)
@@ -54,6 +56,11 @@ for doc in "${files[@]}"; do
             args=${pending%% | file *}
             want_file=""
             [ "$args" != "$pending" ] && want_file=${pending##* | file }
+            prompt=false
+            if [[ "$args" == *' | with prompt' ]]; then
+                args=${args% | with prompt}
+                prompt=true
+            fi
             rm -rf "$tmp/out"
             mkdir -p "$tmp/out"
             OUT="$tmp/out"
@@ -64,6 +71,8 @@ for doc in "${files[@]}"; do
             set -e
             if [ -n "$want_file" ]; then
                 cp "$OUT/$want_file" "$tmp/got"
+            elif $prompt; then
+                { printf '$ migctl %s\n' "$args"; cat "$tmp/stdout"; } >"$tmp/got"
             else
                 cp "$tmp/stdout" "$tmp/got"
             fi
