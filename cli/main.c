@@ -31,6 +31,9 @@ static const struct {
     {"plan", cmd_plan, "decide slices for workloads and pack them onto a fleet"},
     {"replan", cmd_replan, "replan a running fleet for new demand with the fewest drains"},
     {"sim", cmd_sim, "manage the simulated GPUs (init, procs, fault, reboot)"},
+    {"top", cmd_top, "live view of every slice: SM, bandwidth, memory, processes, health"},
+    {"exporter", cmd_exporter, "serve slice telemetry to Prometheus (dcgm-exporter names)"},
+    {"profile", cmd_profile, "run a workload, measure it, recommend the smallest MIG profile"},
 };
 
 static void usage(FILE *out)

@@ -174,7 +174,7 @@ void sim_fill_sample(const sim_state *s, unsigned gpu, mig_gpu_sample *out)
         const mig_gi_profile *p = mig_profile_by_id(g->model, gi->profile_id);
         sim_effective_load(s, gpu, (int)gi->id, &l);
         gs->gi_id = gi->id;
-        gs->mem_known = p != NULL;
+        gs->mem_known = p && gi->n_ci; /* no MIG device, no memory query (as NVML) */
         gs->mem_total = p ? p->memory_mib << 20 : 0;
         gs->mem_used = l.memory_bytes;
         put_metrics(gs->m, &l, gpm);

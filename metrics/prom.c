@@ -9,6 +9,13 @@
  * does not report has no series (never a made-up zero). Everything
  * dcgm-exporter has no name for is migctl_* (docs/metrics.md).
  *
+ * The ECC and remapped-row counts are typed gauge, not counter: their
+ * dcgm-exporter names end in an upper-case _TOTAL (or none), which the
+ * text format's counter convention (lower-case _total) does not accept, and
+ * the volatile ones drop to zero at a reset, which a counter must not do.
+ * dcgm-exporter's own `modelName` label is kept for its dashboards although
+ * promtool's linter prefers snake_case (docs/metrics.md).
+ *
  * Each family is written whole (HELP, TYPE, then every series), as the
  * format requires, by one pass over the GPUs per family.
  */
@@ -391,17 +398,17 @@ char *metrics_prometheus(const metrics_node *n, size_t *len)
     gpu_family(&b, n, "DCGM_FI_DEV_XID_ERRORS", "gauge",
                "Value of the last XID error encountered (0: none since the exporter started).",
                g_xid);
-    gpu_family(&b, n, "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", "counter",
+    gpu_family(&b, n, "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", "gauge",
                "Total number of single-bit volatile ECC errors.", g_sbe_vol);
-    gpu_family(&b, n, "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "counter",
+    gpu_family(&b, n, "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "gauge",
                "Total number of double-bit volatile ECC errors.", g_dbe_vol);
-    gpu_family(&b, n, "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL", "counter",
+    gpu_family(&b, n, "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL", "gauge",
                "Total number of single-bit persistent ECC errors.", g_sbe_agg);
-    gpu_family(&b, n, "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL", "counter",
+    gpu_family(&b, n, "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL", "gauge",
                "Total number of double-bit persistent ECC errors.", g_dbe_agg);
-    gpu_family(&b, n, "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "counter",
+    gpu_family(&b, n, "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "gauge",
                "Number of remapped rows for correctable errors.", g_remap_c);
-    gpu_family(&b, n, "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "counter",
+    gpu_family(&b, n, "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "gauge",
                "Number of remapped rows for uncorrectable errors.", g_remap_u);
     gpu_family(&b, n, "DCGM_FI_DEV_ROW_REMAP_PENDING", "gauge",
                "Whether remapping of rows is pending (a reset is needed).", g_remap_p);
