@@ -205,7 +205,10 @@ int cmd_profile(int argc, char **argv, cli_globals *g)
             goto out;
     }
     if (json) {
-        cli_print_json(result_json(&res, gpu, st->model->name, name, cmd_exit));
+        json_t *root = result_json(&res, gpu, st->model->name, name, cmd_exit);
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        putchar('\n');
+        json_decref(root);
     } else {
         printf("Profiled '%s' on GPU %u (%s): %u samples, %u active\n", name, gpu,
                st->model->name, res.n_samples, res.n_active);

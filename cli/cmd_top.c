@@ -136,7 +136,13 @@ int cmd_top(int argc, char **argv, cli_globals *g)
     if (once || json) {
         int rc = metrics_collect_settled(b, &mo, 0.2, &n, &e);
         if (rc == 0 && json) {
-            cli_print_json(metrics_node_json(&n));
+        {
+            /* 10 significant digits: 0.35 prints as 0.35, as the exporter writes it */
+            json_t *root = metrics_node_json(&n);
+            json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+            putchar('\n');
+            json_decref(root);
+        }
         } else if (rc == 0) {
             char *text = metrics_top_text(&n, tty ? term_width() : 120, g->color);
             if (text)

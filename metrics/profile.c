@@ -103,6 +103,12 @@ int profile_predict(const mig_model *m, const profile_acc *a, double target, pro
             r->recommended = (int)i;
             break;
         }
+    /* The full-card slice is the whole GPU as one instance: nothing shared,
+     * so a workload that needs it is better off with MIG off. */
+    bool full = r->recommended >= 0 && r->pred[r->recommended].compute_slices >= m->compute_slices;
+    const char *full_name = full ? r->pred[r->recommended].profile : "";
+    if (full)
+        r->recommended = -1;
     /* Which resource binds harder, as a fraction of the card it needs:
      * bandwidth share grows by memory slices, compute by SMs. */
     r->bandwidth_bound = r->dram > r->sm;
@@ -115,6 +121,14 @@ int profile_predict(const mig_model *m, const profile_acc *a, double target, pro
                  x->profile, x->predicted * 100, target * 100,
                  r->bandwidth_bound ? "bandwidth" : "compute", r->sm * 100, r->dram * 100,
                  r->peak_mem_mib);
+    } else if (full) {
+        snprintf(r->verdict, sizeof r->verdict,
+                 "MIG is the wrong answer: only %s, the whole card as one slice, keeps %.0f%% of "
+                 "its throughput; it needs %.0f%% of the card's %s, more than any smaller slice "
+                 "has, so partitioning this GPU buys nothing; run it on the whole GPU (MIG off)",
+                 full_name, target * 100, (r->bandwidth_bound ? r->dram : r->sm) * 100,
+                 r->bandwidth_bound ? "DRAM bandwidth (a slice gets its memory slices' share)"
+                                    : "SMs");
     } else {
         const profile_pred *big = r->n ? &r->pred[r->n - 1] : NULL;
         bool mem = big && !big->fits_memory;

@@ -13,8 +13,9 @@
  * (bandwidth follows memory slices). The slower bound wins. A profile whose
  * memory is below the workload's peak gets 0. The recommendation is the
  * smallest profile (fewest compute slices, then least memory) predicted to
- * keep `target` of the whole-GPU throughput; if none does, MIG is the wrong
- * answer and the verdict says which resource rules it out. docs/metrics.md
+ * keep `target` of the whole-GPU throughput; if none does, or only the
+ * full-card slice (7g) does, MIG is the wrong answer and the verdict says
+ * which resource rules the smaller slices out. docs/metrics.md
  * gives the method's limits.
  */
 #ifndef MIGCTL_METRICS_PROFILE_H

@@ -137,14 +137,14 @@ static void prof_families(sbuf *b, const metrics_node *n)
              * figure is migctl_gpu_* below. */
             if (!mg->st.mig_current && m->st == MIG_MET_OK) {
                 gpu_labels(n, mg, l, sizeof l);
-                put(b, "%s{%s} %.6g\n", prof[f].name, l, m->v);
+                put(b, "%s{%s} %.10g\n", prof[f].name, l, m->v);
             }
             for (unsigned k = 0; k < mg->st.n_gi; k++) {
                 const mig_gi_sample *gs = mig_sample_gi(&mg->smp, mg->st.gi[k].id);
                 if (!gs || gs->m[prof[f].id].st != MIG_MET_OK)
                     continue;
                 gi_labels(n, mg, &mg->st.gi[k], l, sizeof l);
-                put(b, "%s{%s} %.6g\n", prof[f].name, l, gs->m[prof[f].id].v);
+                put(b, "%s{%s} %.10g\n", prof[f].name, l, gs->m[prof[f].id].v);
             }
         }
     }

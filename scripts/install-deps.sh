@@ -9,6 +9,7 @@ PACKAGES=(
   libmicrohttpd-dev                  # exporter HTTP server
   libcmocka-dev bats jq              # unit and CLI tests
   clang                              # fuzzers (libFuzzer)
+  prometheus curl tmux               # metrics tests: a real Prometheus, scrapes, top on a terminal
 )
 
 missing=()
