@@ -348,3 +348,13 @@ SH
     [ "$status" -eq 2 ]
     [[ "$output" == *"go together"* ]]
 }
+
+@test "the exporter's systemd unit verifies" {
+    command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
+    unit="$BATS_TEST_TMPDIR/migctl-exporter.service"
+    sed "s|/usr/local/bin/migctl|$MIGCTL|" "$MIGCTL_SOURCE_DIR/deploy/migctl-exporter.service" >"$unit"
+    run systemd-analyze verify "$unit"
+    [ "$status" -eq 0 ]
+    grep -q '^ExecStart=.* exporter --listen ${MIGCTL_EXPORTER_LISTEN}' "$unit"
+    grep -q '^Environment=MIGCTL_EXPORTER_LISTEN=127.0.0.1:9400$' "$unit"
+}
