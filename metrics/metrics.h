@@ -3,7 +3,7 @@
  * it takes a snapshot of a node: every GPU's state and telemetry sample,
  * what can still be created on it (free capacity per profile), the slices
  * no profile can use any more (stranded), its health and fault domain, and
- * optionally its drift against a desired config. The snapshot is what
+ * optionally its drift against a desired config (GPUs the config selects). The snapshot is what
  * `migctl top` draws, what `top --json` prints and what the exporter
  * serves in the Prometheus text format, so all three agree on one sample.
  *

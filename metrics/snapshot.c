@@ -104,6 +104,8 @@ static int drift(const metrics_options *o, metrics_gpu *mg, mig_error *e)
     mig_desired_gpu d;
     if (desired_from_config(o->desired, &mg->st, &d, e) < 0)
         return -1;
+    if (!d.selected)
+        return 0; /* the config says nothing about this GPU: no drift figure */
     mg->drift = desired_satisfied(&mg->st, &d, false, mg->drift_text, sizeof mg->drift_text)
                     ? 0
                     : 1;

@@ -358,3 +358,29 @@ SH
     grep -q '^ExecStart=.* exporter --listen ${MIGCTL_EXPORTER_LISTEN}' "$unit"
     grep -q '^Environment=MIGCTL_EXPORTER_LISTEN=127.0.0.1:9400$' "$unit"
 }
+
+@test "exporter --desired: migctl_gpu_drift per GPU" {
+    partition
+    "$MIGCTL" mode -i 1 on >/dev/null
+    "$MIGCTL" create -i 1 -C 3g.40gb@0 3g.40gb@4 >/dev/null
+    cat >"$BATS_TEST_TMPDIR/want.yaml" <<'YML'
+version: v1
+mig-configs:
+  two-3g:
+    - devices: [0, 1]
+      mig-enabled: true
+      mig-devices:
+        "3g.40gb": 2
+YML
+    "$MIGCTL" exporter --listen 127.0.0.1:0 --interval 5 --desired "$BATS_TEST_TMPDIR/want.yaml" -c two-3g \
+        >"$BATS_TEST_TMPDIR/exporter.out" 2>"$BATS_TEST_TMPDIR/exporter.err" &
+    echo $! >"$BATS_TEST_TMPDIR/exporter.pid"
+    for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/exporter.out" && break; sleep 0.1; done
+    port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$BATS_TEST_TMPDIR/exporter.out")
+    m=$(curl -sf "http://127.0.0.1:$port/metrics")
+    grep -q '^migctl_gpu_drift{gpu="0",.*} 1$' <<<"$m"
+    grep -q '^migctl_gpu_drift{gpu="1",.*} 0$' <<<"$m"
+    ! grep -q '^migctl_gpu_drift{gpu="2",' <<<"$m" # not selected by the config
+    run "$MIGCTL" exporter --desired "$BATS_TEST_TMPDIR/want.yaml" -c nope --listen 127.0.0.1:0
+    [ "$status" -eq 2 ]
+}
