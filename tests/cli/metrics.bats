@@ -201,7 +201,7 @@ workload() {
     cat >"$BATS_TEST_TMPDIR/$1.sh" <<SH
 #!/bin/sh
 "$MIGCTL" sim load -i 1 --sm $2 --dram $3 --memory $4 >/dev/null
-sleep 1.2
+sleep 0.7
 "$MIGCTL" sim procs -i 1 --stop >/dev/null
 "$MIGCTL" sim load -i 1 --clear >/dev/null
 SH
