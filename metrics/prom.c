@@ -377,6 +377,25 @@ static void instance_families(sbuf *b, const metrics_node *n)
                     ps->mem_bytes);
         }
     }
+    family(b, "migctl_process_fault_domain_unhealthy", "gauge",
+           "1 for every process on an unhealthy GPU (it shares the GPU's fault domain).");
+    for (unsigned i = 0; i < n->n; i++) {
+        const metrics_gpu *mg = &n->gpus[i];
+        if (!mg->sampled || !mg->smp.procs_known)
+            continue;
+        gpu_labels(n, mg, l, sizeof l);
+        for (unsigned p = 0; p < mg->smp.n_procs; p++) {
+            const mig_proc_sample *ps = &mg->smp.procs[p];
+            if (ps->gi_id >= 0)
+                put(b,
+                    "migctl_process_fault_domain_unhealthy{%s,GPU_I_ID=\"%d\",GPU_CI_ID=\"%d\","
+                    "pid=\"%u\"} %d\n",
+                    l, ps->gi_id, ps->ci_id, ps->pid, mg->unhealthy);
+            else
+                put(b, "migctl_process_fault_domain_unhealthy{%s,pid=\"%u\"} %d\n", l, ps->pid,
+                    mg->unhealthy);
+        }
+    }
     family(b, "migctl_gpu_free_capacity", "gauge",
            "How many more GPU instances of each profile can be created on the GPU now.");
     for (unsigned i = 0; i < n->n; i++) {

@@ -291,6 +291,7 @@ SH
 @test "exporter: an Xid on one GPU shows on it alone; a driver error is a metric, not a dead exporter" {
     partition
     "$MIGCTL" sim procs -i 0 --gi "$(gi_of 2g.20gb)" --start >/dev/null
+    "$MIGCTL" sim procs -i 1 --start >/dev/null
     "$MIGCTL" exporter --listen 127.0.0.1:0 --interval 0.2 >"$BATS_TEST_TMPDIR/exporter.out" 2>"$BATS_TEST_TMPDIR/exporter.err" &
     echo $! >"$BATS_TEST_TMPDIR/exporter.pid"
     for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/exporter.out" && break; sleep 0.1; done
@@ -309,6 +310,11 @@ SH
     # every instance of GPU 0 in the fault domain, none of another GPU
     [ "$(grep -c '^migctl_instance_fault_domain_unhealthy{gpu="0",.*} 1$' <<<"$m")" -eq 3 ]
     [ "$(grep -c '^migctl_instance_fault_domain_unhealthy{gpu="[12]",.*} 1$' <<<"$m")" -eq 0 ]
+    # and every process on it (one on GPU 0's 2g.20gb, one on the whole GPU 1), none elsewhere
+    pid0=$(jq -r '.gpus[0].processes[0].pid' <<<"$("$MIGCTL" top --once --json -i 0)")
+    grep -q "^migctl_process_fault_domain_unhealthy{gpu=\"0\",.*pid=\"$pid0\"} 1$" <<<"$m"
+    [ "$(grep -c '^migctl_process_fault_domain_unhealthy{.*} 1$' <<<"$m")" -eq 1 ]
+    [ "$(grep -c '^migctl_process_fault_domain_unhealthy{gpu="1",.*} 0$' <<<"$m")" -eq 1 ]
     "$MIGCTL" sim health -i 1 --ecc-dbe 1 >/dev/null
     for _ in $(seq 30); do
         m=$(curl -sf "$url")
