@@ -16,11 +16,10 @@
 
 #include "metrics/metrics.h"
 
-#define BAR 10
-
 typedef struct {
     FILE *f;
     bool color;
+    int bar; /* bar width: 10, or 5 on a terminal narrower than 120 columns */
 } out_t;
 
 static const char *c_(const out_t *o, const char *code)
@@ -31,14 +30,14 @@ static const char *c_(const out_t *o, const char *code)
 static void bar(const out_t *o, const mig_metric *m)
 {
     if (m->st != MIG_MET_OK) {
-        fprintf(o->f, "[%*s] %4s", BAR, "", m->st == MIG_MET_PENDING ? "..." : "n/a");
+        fprintf(o->f, "[%*s] %4s", o->bar, "", m->st == MIG_MET_PENDING ? "..." : "n/a");
         return;
     }
     double v = m->v < 0 ? 0 : m->v > 1 ? 1 : m->v;
-    int fill = (int)(v * BAR + 0.5);
+    int fill = (int)(v * o->bar + 0.5);
     const char *col = v >= 0.8 ? "\033[31m" : v >= 0.5 ? "\033[33m" : "\033[32m";
     fprintf(o->f, "[%s%.*s%s%*s] %3.0f%%", c_(o, col), fill, "##########", c_(o, "\033[0m"),
-            BAR - fill, "", m->v * 100);
+            o->bar - fill, "", m->v * 100);
 }
 
 static void mem_bar(const out_t *o, bool known, unsigned long long used, unsigned long long total)
@@ -111,8 +110,9 @@ static void gpu_block(const out_t *o, const metrics_gpu *mg, unsigned width)
         return;
     }
     if (g->n_gi)
-        fprintf(o->f, "  %-3s %-12s %-5s %-20s %-31s %-28s %s\n", "GI", "PROFILE", "AT", "SM",
-                "BW (of the slice's share)", "MEMORY", "PROCS");
+        fprintf(o->f, "  %-3s %-12s %-5s %-*s %-*s %-*s %s\n", "GI", "PROFILE", "AT", o->bar + 7,
+                "SM", o->bar + 14, o->bar >= 10 ? "BW (of the slice's share)" : "BW (of share)",
+                o->bar + 18, "MEMORY", "PROCS");
     for (unsigned i = 0; i < g->n_gi; i++) {
         const mig_gi_state *gi = &g->gi[i];
         const mig_gi_sample *gs = mg->sampled ? mig_sample_gi(s, gi->id) : NULL;
@@ -155,7 +155,7 @@ char *metrics_top_text(const metrics_node *n, unsigned width, bool color)
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return NULL;
-    out_t o = {f, color};
+    out_t o = {f, color, width >= 120 ? 10 : 5};
     time_t t = (time_t)n->taken_at;
     struct tm tm;
     char when[32];
