@@ -29,7 +29,8 @@ static void profile_usage(FILE *out)
     fprintf(out,
             "usage: migctl profile [-i N] [--target F] [--interval S] [--name NAME]\n"
             "                      [--emit-workload FILE] [--json] -- CMD [ARGS...]\n\n"
-            "Run CMD on GPU N (whole GPU) while sampling its SM activity, DRAM bandwidth and\n"
+            "Run CMD on GPU N (whole GPU; CMD gets CUDA_VISIBLE_DEVICES=<its UUID> unless that is\n"
+            "already set) while sampling its SM activity, DRAM bandwidth and\n"
             "memory, then predict its throughput on every profile of that GPU model: a slice\n"
             "has its share of the SMs and its memory slices' share of the bandwidth, and the\n"
             "slower of the two bounds it. Recommends the smallest profile keeping the target\n"
@@ -158,8 +159,27 @@ int cmd_profile(int argc, char **argv, cli_globals *g)
         goto out;
     profile_acc acc;
     profile_begin(&acc, smp);
+    if (st->mig_current)
+        fprintf(stderr, "migctl: profile: note: GPU %u is in MIG mode; the figures are the whole "
+                        "GPU's, all its instances together\n", gpu);
+    /* CMD runs on GPU N: CUDA_VISIBLE_DEVICES names it, unless already set. */
+    size_t nenv = 0;
+    while (environ[nenv])
+        nenv++;
+    char **env = calloc(nenv + 2, sizeof *env);
+    char cvd[160];
+    if (!env) {
+        rc = mig_fail(&e, MIG_ERR_SYSTEM, "out of memory");
+        goto out;
+    }
+    memcpy(env, environ, nenv * sizeof *env);
+    if (!getenv("CUDA_VISIBLE_DEVICES")) {
+        snprintf(cvd, sizeof cvd, "CUDA_VISIBLE_DEVICES=%s", st->uuid);
+        env[nenv] = cvd;
+    }
     pid_t pid;
-    int err = posix_spawnp(&pid, cmd[0], NULL, NULL, cmd, environ);
+    int err = posix_spawnp(&pid, cmd[0], NULL, NULL, cmd, env);
+    free(env);
     if (err) {
         rc = mig_fail(&e, MIG_ERR_INPUT, "cannot run '%s': %s", cmd[0], strerror(err));
         goto out;

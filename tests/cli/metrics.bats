@@ -200,6 +200,7 @@ gi_of() { # profile -> GI id on GPU 0
 workload() {
     cat >"$BATS_TEST_TMPDIR/$1.sh" <<SH
 #!/bin/sh
+echo "\$CUDA_VISIBLE_DEVICES" >"$BATS_TEST_TMPDIR/$1.cvd"
 "$MIGCTL" sim load -i 1 --sm $2 --dram $3 --memory $4 >/dev/null
 sleep 0.7
 "$MIGCTL" sim procs -i 1 --stop >/dev/null
@@ -217,6 +218,8 @@ SH
     run "$MIGCTL" profile -i 1 --interval 0.1 --json --emit-workload "$BATS_TEST_TMPDIR/b.yaml" -- "$BATS_TEST_TMPDIR/bandwidth.sh"
     [ "$status" -eq 0 ]
     b=$output
+    # CMD ran with GPU 1 named in CUDA_VISIBLE_DEVICES
+    [ "$(cat "$BATS_TEST_TMPDIR/compute.cvd")" = "$("$MIGCTL" status --json | jq -r '.gpus[1].uuid')" ]
     # measured what was scripted
     [ "$(jq -r .measured.sm_active <<<"$c")" = 0.3 ]
     [ "$(jq -r .measured.dram_active <<<"$c")" = 0.05 ]
