@@ -41,6 +41,9 @@ int cmd_generate_config(int argc, char **argv, cli_globals *g);
 int cmd_plan(int argc, char **argv, cli_globals *g);
 int cmd_replan(int argc, char **argv, cli_globals *g);
 int cmd_k8s(int argc, char **argv, cli_globals *g);
+int cmd_top(int argc, char **argv, cli_globals *g);
+int cmd_exporter(int argc, char **argv, cli_globals *g);
+int cmd_profile(int argc, char **argv, cli_globals *g);
 
 /* Open the backend the globals name; prints nothing. */
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e);

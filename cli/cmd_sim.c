@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/sim_telemetry.h"
 #include "gpu/sim.h"
 #include "util/nvml_rc.h"
 
@@ -24,6 +25,8 @@ static void sim_usage(FILE *out)
             "usage: migctl sim init --gpus SPEC [--swizzled] [--force]\n"
             "       migctl sim procs -i N [--gi ID [--ci ID]] --start|--stop [--count K]\n"
             "       migctl sim fault [--fail-op N [--rc CODE|NAME]] [--kill-op N] | --clear\n"
+            "       migctl sim load -i N [--gi ID] [--sm F] [--dram F] [--memory SIZE] ... | --clear\n"
+            "       migctl sim health -i N [--xid CODE] [--ecc-dbe K] ... | --clear\n"
             "       migctl sim reboot\n"
             "       migctl sim show\n\n"
             "Manage the simulated GPUs in the state file (--sim FILE or $MIGCTL_SIM_STATE).\n\n"
@@ -40,6 +43,8 @@ static void sim_usage(FILE *out)
             "           code or name such as IN_USE; default UNKNOWN). --kill-op N: the process\n"
             "           doing the Nth following operation is SIGKILLed right after it is\n"
             "           committed. --clear: disarm both. Counts work across processes.\n"
+            "  load     script the load of a GPU or GPU instance (see 'migctl sim load --help').\n"
+            "  health   inject Xid events, ECC errors, row-remap trouble ('sim health --help').\n"
             "  reboot   instances and processes are gone; Hopper and later come back with MIG\n"
             "           off, Ampere with its pending mode made current.\n"
             "  show     print the state file (JSON).\n");
@@ -397,7 +402,8 @@ int cmd_sim(int argc, char **argv, cli_globals *g)
         const char *name;
         int (*fn)(int, char **, const char *);
     } subs[] = {{"init", sim_init_cmd},     {"procs", sim_procs_cmd}, {"fault", sim_fault_cmd},
-                {"reboot", sim_reboot_cmd}, {"show", sim_show_cmd}};
+                {"reboot", sim_reboot_cmd}, {"show", sim_show_cmd},
+                {"load", sim_load_cmd},     {"health", sim_health_cmd}};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (strcmp(sub, subs[i].name) != 0)
             continue;
@@ -411,6 +417,6 @@ int cmd_sim(int argc, char **argv, cli_globals *g)
         opterr = 0;
         return subs[i].fn(argc - 1, argv + 1, path);
     }
-    return cli_usage_error("sim", "unknown subcommand '%s' (init, procs, fault, reboot, show)",
+    return cli_usage_error("sim", "unknown subcommand '%s' (init, procs, fault, reboot, show, load, health)",
                            sub);
 }

@@ -5,6 +5,12 @@
  * that answered. Everything printed comes from backend operations, so the
  * nvml backend (a real GPU, or the shim) prints the same thing for the same
  * state. Instances are listed by id so that both backends agree on order.
+ *
+ * Health (metrics/metrics.h): where the backend samples telemetry, each GPU
+ * carries its health (ECC, remapped rows, Xid events seen while sampling);
+ * an unhealthy GPU is marked and every GPU instance, MIG device UUID and
+ * process on it named, since a slice is isolated for compute and memory
+ * only and a fault of the parent GPU takes every slice down.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "cli/draw.h"
+#include "metrics/metrics.h"
 #include "model/gpu_state.h"
 
 static void status_usage(FILE *out)
@@ -111,6 +118,52 @@ static json_t *gpu_json(const mig_gpu_state *g)
     return j;
 }
 
+/* ------------------------------------------------------------ health */
+
+/* The GPU's health from one telemetry sample (NULL: the backend has none). */
+static metrics_gpu *health_of(mig_backend *b, const mig_gpu_state *g, mig_error *e)
+{
+    if (!b->ops->sample)
+        return NULL;
+    metrics_gpu *mg = calloc(1, sizeof *mg);
+    if (!mg) {
+        mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+        return NULL;
+    }
+    mg->st = *g;
+    if (b->ops->sample(b, g->index, &mg->smp, e) < 0) {
+        mig_error_prefix(e, "GPU %u", g->index);
+        free(mg);
+        return NULL;
+    }
+    mg->sampled = true;
+    mg->unhealthy = mig_health_bad(&mg->smp.health, mg->health_why, sizeof mg->health_why);
+    return mg;
+}
+
+static json_t *health_json(const metrics_gpu *mg)
+{
+    json_t *j = json_pack("{s:b}", "healthy", !mg->unhealthy);
+    if (!mg->unhealthy)
+        return j;
+    json_object_set_new(j, "why", json_string(mg->health_why));
+    json_t *gis = json_array(), *pids = json_array();
+    for (unsigned i = 0; i < mg->st.n_gi; i++) {
+        const mig_gi_state *gi = &mg->st.gi[i];
+        json_t *uuids = json_array();
+        for (unsigned k = 0; k < gi->n_ci; k++)
+            json_array_append_new(uuids, json_string(gi->ci[k].uuid));
+        json_array_append_new(gis, json_pack("{s:i,s:s,s:o}", "id", (int)gi->id, "profile",
+                                             metrics_gi_profile_name(&mg->st, gi), "mig_uuids",
+                                             uuids));
+    }
+    for (unsigned i = 0; i < mg->smp.n_procs; i++)
+        json_array_append_new(pids, json_integer(mg->smp.procs[i].pid));
+    json_object_set_new(j, "fault_domain", json_pack("{s:s,s:o,s:o}", "gpu_uuid", mg->st.uuid,
+                                                     "gpu_instances", gis, "processes", pids));
+    return j;
+}
+
 /* ------------------------------------------------------------ text */
 
 static void print_gpu_text(const mig_gpu_state *g, bool color)
@@ -200,10 +253,20 @@ int cmd_status(int argc, char **argv, cli_globals *g)
     unsigned n = 0;
     int rc = collect(b, one, only, &gpus, &n, &e);
     const char *backend = b->ops->name;
+    metrics_gpu **health = rc == 0 ? calloc(n + 1, sizeof *health) : NULL;
+    if (rc == 0 && !health)
+        rc = mig_fail(&e, MIG_ERR_SYSTEM, "out of memory");
+    for (unsigned i = 0; rc == 0 && i < n && b->ops->sample; i++)
+        if (!(health[i] = health_of(b, &gpus[i], &e)))
+            rc = -1;
     if (rc == 0 && json) {
         json_t *arr = json_array();
-        for (unsigned i = 0; i < n; i++)
-            json_array_append_new(arr, gpu_json(&gpus[i]));
+        for (unsigned i = 0; i < n; i++) {
+            json_t *gj = gpu_json(&gpus[i]);
+            if (health[i])
+                json_object_set_new(gj, "health", health_json(health[i]));
+            json_array_append_new(arr, gj);
+        }
         json_t *root = json_pack("{s:s,s:o}", "backend", backend, "gpus", arr);
         cli_print_json(root);
     } else if (rc == 0) {
@@ -215,8 +278,17 @@ int cmd_status(int argc, char **argv, cli_globals *g)
         for (unsigned i = 0; i < n; i++) {
             printf("\n");
             print_gpu_text(&gpus[i], g->color);
+            if (health[i] && health[i]->unhealthy) {
+                char fd[2048];
+                metrics_fault_domain_text(health[i], fd, sizeof fd);
+                printf("       %sUNHEALTHY: %s%s\n", g->color ? "\033[1;31m" : "", fd,
+                       g->color ? "\033[0m" : "");
+            }
         }
     }
+    for (unsigned i = 0; health && i < n; i++)
+        free(health[i]);
+    free(health);
     free(gpus);
     backend_close(b);
     return rc < 0 ? cli_report("status", &e) : 0;

@@ -32,6 +32,9 @@ static const struct {
     {"replan", cmd_replan, "replan a running fleet for new demand with the fewest drains"},
     {"sim", cmd_sim, "manage the simulated GPUs (init, procs, fault, reboot)"},
     {"k8s", cmd_k8s, "labels and resources Kubernetes sees for this node's MIG devices"},
+    {"top", cmd_top, "live view of every slice: SM, bandwidth, memory, processes, health"},
+    {"exporter", cmd_exporter, "serve slice telemetry to Prometheus (dcgm-exporter names)"},
+    {"profile", cmd_profile, "run a workload, measure it, recommend the smallest MIG profile"},
 };
 
 static void usage(FILE *out)

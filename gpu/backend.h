@@ -19,6 +19,7 @@
 #include <stdbool.h>
 
 #include "model/catalogue.h"
+#include "gpu/sample.h"
 #include "model/gpu_state.h"
 #include "util/err.h"
 
@@ -56,6 +57,13 @@ typedef struct {
                       mig_error *e);
 
     void (*close)(mig_backend *b);
+
+    /* Telemetry of GPU idx (gpu/sample.h): memory, GPM metrics, processes,
+     * health. GPM metrics cover the time since this backend's previous
+     * sample of that GPU (MIG_MET_PENDING on the first); what the driver
+     * does not report is MIG_MET_UNSUPPORTED / *_known = false. NULL: the
+     * backend cannot sample at all. */
+    int (*sample)(mig_backend *b, unsigned idx, mig_gpu_sample *out, mig_error *e);
 } mig_backend_ops;
 
 struct mig_backend {

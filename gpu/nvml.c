@@ -33,6 +33,7 @@
 
 #include "gpu/backend.h"
 #include "gpu/nvml_abi.h"
+#include "gpu/nvml_sample.h"
 #include "model/profile_name.h"
 
 #define NVML_LIB_DEFAULT "libnvidia-ml.so.1"
@@ -128,6 +129,7 @@ typedef struct {
     void *lib;
     nvml_api api;
     mig_backend base;
+    nvml_sampler *sampler; /* telemetry (gpu/nvml_sample.c), made at the first sample */
 } nvml_backend;
 
 /* Call through a symbol that may be missing. */
@@ -855,9 +857,25 @@ static int nvml_destroy_ci(mig_backend *b, unsigned idx, unsigned gi_id, unsigne
 static void nvml_close(mig_backend *b)
 {
     nvml_backend *nb = impl(b);
+    nvml_sampler_free(nb->sampler);
     nb->api.Shutdown();
     dlclose(nb->lib);
     free(nb);
+}
+
+static int nvml_sample(mig_backend *b, unsigned idx, mig_gpu_sample *out, mig_error *e)
+{
+    nvml_backend *nb = impl(b);
+    if (!nb->sampler && !(nb->sampler = nvml_sampler_new(nb->lib)))
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    mig_gpu_state *st = malloc(sizeof *st);
+    if (!st)
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    int rc = nvml_gpu_state(b, idx, st, e);
+    if (rc == 0)
+        rc = nvml_sampler_sample(nb->sampler, idx, st, out, e);
+    free(st);
+    return rc;
 }
 
 static const mig_backend_ops nvml_ops = {
@@ -873,6 +891,7 @@ static const mig_backend_ops nvml_ops = {
     .create_ci = nvml_create_ci,
     .destroy_ci = nvml_destroy_ci,
     .close = nvml_close,
+    .sample = nvml_sample,
 };
 
 static int resolve_symbols(nvml_backend *nb, const char *path, mig_error *e)

@@ -52,6 +52,32 @@
 #define SIM_MAX_GPUS 64
 #define SIM_MAX_PROCS 64 /* simulated processes per place (GPU or CI) */
 
+/* Telemetry the simulator scripts (gpu/sim_telemetry.c; `migctl sim load`,
+ * `migctl sim health`): the load of the whole GPU and of each GPU instance,
+ * as fractions of that place's own SMs and bandwidth, and the GPU's health.
+ * A load shows only while processes run there (load follows the simulated
+ * processes); memory left unscripted is SIM_PROC_MEMORY per process. */
+typedef struct {
+    bool set;
+    double sm, occupancy, tensor, dram; /* 0..1 */
+    unsigned long long memory_bytes;    /* 0: per-process default */
+} sim_load;
+
+#define SIM_MAX_XID 16
+#define SIM_GI_IDS 16
+#define SIM_PROC_MEMORY (256ull << 20)
+
+typedef struct {
+    sim_load gpu;            /* the whole GPU (MIG off) */
+    sim_load gi[SIM_GI_IDS]; /* by GPU instance id */
+    unsigned long long ecc_sbe_volatile, ecc_dbe_volatile, ecc_sbe_aggregate, ecc_dbe_aggregate;
+    unsigned remap_correctable, remap_uncorrectable;
+    bool remap_pending, remap_failure;
+    unsigned xid_total;         /* Xid events ever injected on this GPU */
+    unsigned n_xid;             /* the last n_xid codes, oldest first */
+    unsigned xid[SIM_MAX_XID];  /* xid[i] is event number xid_total - n_xid + i + 1 */
+} sim_telemetry;
+
 typedef struct {
     char path[PATH_MAX];
     int lock_fd;                 /* holds the flock while open */
@@ -64,6 +90,7 @@ typedef struct {
     unsigned n_gpus;
     mig_gpu_state gpus[SIM_MAX_GPUS];
     bool kill_armed;             /* sim_fault_check counted kill_op down to 0 */
+    sim_telemetry tele[SIM_MAX_GPUS]; /* "telemetry" in the file, see sim_telemetry.c */
 } sim_state;
 
 /* Create a state file: spec "8xH100-SXM5-80GB[,2xA100-SXM4-40GB]", MIG off
@@ -135,5 +162,22 @@ void sim_uuid(const char *prefix, unsigned gpu, unsigned long long serial, char 
 
 /* sim_kill_check then sim_close, for front doors that close first. */
 void sim_close_kill(sim_state *s);
+
+/* ---- telemetry (gpu/sim_telemetry.c) ---- */
+
+/* Script the load of the whole GPU (gi_id < 0) or of GPU instance gi_id;
+ * NULL clears it. MIG_ERR_INPUT for a GI that does not exist. */
+int sim_set_load(sim_state *s, unsigned gpu, int gi_id, const sim_load *l, mig_error *e);
+/* The load in effect there: the scripted one while processes run, else
+ * idle; memory defaults to SIM_PROC_MEMORY per process. */
+void sim_effective_load(const sim_state *s, unsigned gpu, int gi_id, sim_load *out);
+/* The GPU as a whole: with MIG on, the instances weighted by their compute
+ * slices (SM figures) and memory slices (bandwidth), memory summed. */
+void sim_gpu_load(const sim_state *s, unsigned gpu, sim_load *out);
+/* Inject a critical Xid event (code) on a GPU. */
+void sim_inject_xid(sim_state *s, unsigned gpu, unsigned code);
+/* Xid events numbered after `seen` (so a watcher sees each once): returns
+ * how many, *last the newest code. */
+unsigned sim_xids_since(const sim_state *s, unsigned gpu, unsigned seen, unsigned *last);
 
 #endif

@@ -17,10 +17,15 @@
 
 #include "gpu/backend.h"
 #include "gpu/sim.h"
+#include "gpu/sim_telemetry.h"
 #include "util/nvml_rc.h"
 
 typedef struct {
     char path[PATH_MAX];
+    /* Xid events, as NVML delivers them: only those after the first
+     * sample of a GPU (when a real backend registers for events). */
+    bool watching[SIM_MAX_GPUS];
+    unsigned xid_seen[SIM_MAX_GPUS];
 } sim_impl;
 
 static const char *impl_path(mig_backend *b)
@@ -207,6 +212,25 @@ static int op_destroy_ci(mig_backend *b, unsigned idx, unsigned gi_id, unsigned 
     return finish(s, rc, "nvmlComputeInstanceDestroy", e);
 }
 
+static int op_sample(mig_backend *b, unsigned idx, mig_gpu_sample *out, mig_error *e)
+{
+    sim_state *s = open_gpu(b, idx, false, e);
+    if (!s)
+        return -1;
+    sim_fill_sample(s, idx, out);
+    sim_close(s);
+    sim_impl *impl = b->impl;
+    unsigned total = out->health.xid_count;
+    if (!impl->watching[idx]) {
+        impl->watching[idx] = true;
+        impl->xid_seen[idx] = total;
+    }
+    out->health.xid_count = total - impl->xid_seen[idx];
+    if (!out->health.xid_count)
+        out->health.xid_last = 0;
+    return 0;
+}
+
 static void op_close(mig_backend *b)
 {
     free(b->impl);
@@ -226,6 +250,7 @@ static const mig_backend_ops sim_ops = {
     .create_ci = op_create_ci,
     .destroy_ci = op_destroy_ci,
     .close = op_close,
+    .sample = op_sample,
 };
 
 int sim_backend_open(const char *path, mig_backend **out, mig_error *e)

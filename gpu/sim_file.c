@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "gpu/sim.h"
+#include "gpu/sim_telemetry.h"
 #include "model/layout.h"
 #include "util/nvml_rc.h"
 
@@ -511,6 +512,8 @@ static int parse_top(pctx *c, json_t *root, sim_state *s)
         s->n_gpus = (unsigned)i + 1;
     }
     c->where[0] = '\0';
+    if (sim_telemetry_parse(root, c->name, s, c->e) < 0)
+        return -1;
     return check_unique_uuids(c, s);
 }
 
@@ -593,6 +596,7 @@ char *sim_dump(const sim_state *s)
     for (unsigned i = 0; i < s->n_gpus; i++)
         json_array_append_new(gpus, gpu_json(&s->gpus[i]));
     json_object_set_new(root, "gpus", gpus);
+    sim_telemetry_dump(s, root);
     char *text = json_dumps(root, JSON_INDENT(2));
     json_decref(root);
     if (!text)

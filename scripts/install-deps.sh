@@ -11,6 +11,7 @@ PACKAGES=(
   clang                              # fuzzers (libFuzzer)
   $(command -v kubectl >/dev/null || echo kubernetes-client)  # kubectl: k8s manifests parsed offline
   help2man dpkg-dev man-db zsh systemd  # the .deb: man pages, shlibdeps, and its checks
+  prometheus curl tmux               # metrics tests: a real Prometheus, scrapes, top on a terminal
 )
 
 missing=()

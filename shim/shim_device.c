@@ -16,11 +16,13 @@
 #include <strings.h>
 
 #include "gpu/sim.h"
+#include "gpu/sim_telemetry.h"
 #include "model/gpu_state.h"
 #include "shim/shim.h"
 
-/* Simulated processes report this much memory each. */
-#define SHIM_PROC_MEMORY (256ull << 20)
+/* Simulated processes report this much memory each, unless a load with
+ * memory was scripted (gpu/sim_telemetry.c). */
+#define SHIM_PROC_MEMORY SIM_PROC_MEMORY
 
 /* Run a read-only query: open, resolve the device handle, answer, close. */
 #define WITH_DEVICE(h, r, parent_only, body)                                              \
@@ -256,45 +258,47 @@ static unsigned long long memory_total(const shim_ref *r)
     return p ? p->memory_mib << 20 : 0;
 }
 
-/* Memory used by the processes running there (each reports the same). */
-static unsigned long long memory_used(const shim_ref *r)
+/* Memory used by the processes running there: the scripted load's memory,
+ * else SHIM_PROC_MEMORY each (gpu/sim_telemetry.c). */
+static unsigned long long memory_used(const sim_state *s, const shim_ref *r)
 {
-    unsigned procs = r->is_mig ? r->ci->n_procs : r->g->n_procs;
-    for (unsigned i = 0; !r->is_mig && i < r->g->n_gi; i++)
-        for (unsigned k = 0; k < r->g->gi[i].n_ci; k++)
-            procs += r->g->gi[i].ci[k].n_procs;
-    return procs * SHIM_PROC_MEMORY;
+    sim_load l;
+    if (r->is_mig)
+        sim_effective_load(s, r->gpu, (int)r->gi->id, &l);
+    else
+        sim_gpu_load(s, r->gpu, &l);
+    return l.memory_bytes;
 }
 
-static int memory_v1(const shim_ref *r, nvmlMemory_t *m)
+static int memory_v1(const sim_state *s, const shim_ref *r, nvmlMemory_t *m)
 {
     if (!m)
         return NVML_ERROR_INVALID_ARGUMENT;
     m->total = memory_total(r);
-    m->used = memory_used(r);
+    m->used = memory_used(s, r);
     m->free = m->total > m->used ? m->total - m->used : 0;
     return NVML_SUCCESS;
 }
 
-static int memory_v2(const shim_ref *r, nvmlMemory_v2_t *m)
+static int memory_v2(const sim_state *s, const shim_ref *r, nvmlMemory_v2_t *m)
 {
     if (!m || m->version != nvmlMemory_v2)
         return m ? NVML_ERROR_ARGUMENT_VERSION_MISMATCH : NVML_ERROR_INVALID_ARGUMENT;
     m->total = memory_total(r);
     m->reserved = 0;
-    m->used = memory_used(r);
+    m->used = memory_used(s, r);
     m->free = m->total > m->used ? m->total - m->used : 0;
     return NVML_SUCCESS;
 }
 
 SHIM_API nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t dev, nvmlMemory_t *memory)
 {
-    WITH_DEVICE(dev, r, false, memory_v1(&r, memory));
+    WITH_DEVICE(dev, r, false, memory_v1(s, &r, memory));
 }
 
 SHIM_API nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t dev, nvmlMemory_v2_t *memory)
 {
-    WITH_DEVICE(dev, r, false, memory_v2(&r, memory));
+    WITH_DEVICE(dev, r, false, memory_v2(s, &r, memory));
 }
 
 /* ------------------------------------------------------------ MIG mode */
@@ -437,34 +441,29 @@ SHIM_API nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t dev, nvmlDeviceAtt
 
 /* ------------------------------------------------------------ processes */
 
-static void add_procs(nvmlProcessInfo_t *out, unsigned cap, unsigned *n, unsigned gpu, int gi,
-                      int ci, unsigned count)
-{
-    for (unsigned k = 0; k < count; k++, (*n)++)
-        if (out && *n < cap)
-            out[*n] = (nvmlProcessInfo_t){
-                .pid = sim_proc_pid(gpu, gi, ci, k),
-                .usedGpuMemory = SHIM_PROC_MEMORY,
-                .gpuInstanceId = gi < 0 ? NVML_INVALID_INSTANCE_ID : (unsigned)gi,
-                .computeInstanceId = ci < 0 ? NVML_INVALID_INSTANCE_ID : (unsigned)ci,
-            };
-}
-
 /* On the parent: every process, MIG ones with their GI/CI ids; on a MIG
- * device: its own. *count in: capacity; out: how many there are. */
-static int processes(const shim_ref *r, unsigned *count, nvmlProcessInfo_t *out)
+ * device: its own. Memory as the simulator's load gives it (an instance's
+ * memory shared by its processes). *count in: capacity; out: how many. */
+static int processes(const sim_state *s, const shim_ref *r, unsigned *count,
+                     nvmlProcessInfo_t *out)
 {
     if (!count || (*count && !out))
         return NVML_ERROR_INVALID_ARGUMENT;
+    static __thread mig_gpu_sample smp; /* 20 KiB: kept off the caller's stack */
+    sim_fill_sample(s, r->gpu, &smp);
     unsigned cap = *count, n = 0;
-    if (r->is_mig)
-        add_procs(out, cap, &n, r->gpu, (int)r->gi->id, (int)r->ci->id, r->ci->n_procs);
-    else {
-        add_procs(out, cap, &n, r->gpu, -1, -1, r->g->n_procs);
-        for (unsigned i = 0; i < r->g->n_gi; i++)
-            for (unsigned k = 0; k < r->g->gi[i].n_ci; k++)
-                add_procs(out, cap, &n, r->gpu, (int)r->g->gi[i].id,
-                          (int)r->g->gi[i].ci[k].id, r->g->gi[i].ci[k].n_procs);
+    for (unsigned i = 0; i < smp.n_procs; i++) {
+        const mig_proc_sample *p = &smp.procs[i];
+        if (r->is_mig && (p->gi_id != (int)r->gi->id || p->ci_id != (int)r->ci->id))
+            continue;
+        if (out && n < cap)
+            out[n] = (nvmlProcessInfo_t){
+                .pid = p->pid,
+                .usedGpuMemory = p->mem_bytes,
+                .gpuInstanceId = p->gi_id < 0 ? NVML_INVALID_INSTANCE_ID : (unsigned)p->gi_id,
+                .computeInstanceId = p->ci_id < 0 ? NVML_INVALID_INSTANCE_ID : (unsigned)p->ci_id,
+            };
+        n++;
     }
     *count = n;
     return n > cap ? NVML_ERROR_INSUFFICIENT_SIZE : NVML_SUCCESS;
@@ -478,5 +477,5 @@ SHIM_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t dev, 
     const char *none = getenv("MIGSIM_NO_PROCESS_LIST");
     if (none && *none && shim_initialized())
         return NVML_ERROR_NOT_SUPPORTED;
-    WITH_DEVICE(dev, r, false, processes(&r, count, infos));
+    WITH_DEVICE(dev, r, false, processes(s, &r, count, infos));
 }

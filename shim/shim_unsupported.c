@@ -3,7 +3,8 @@
  * supported", with their real signatures, so that a client which resolves
  * them (monitoring agents often do) gets NVML's own answer instead of a
  * missing symbol: UNINITIALIZED before nvmlInit, NOT_SUPPORTED after. The
- * simulator has no utilization, clocks, power, temperature or GPM counters.
+ * simulator has no utilization, clocks, power or temperature (GPM, ECC and
+ * Xid events are in shim_telemetry.c).
  * Anything not exported at all is, for a dlsym client, "function not found".
  */
 #include "shim/shim.h"
@@ -12,8 +13,6 @@ static nvmlReturn_t unsupported(void)
 {
     return shim_initialized() ? NVML_ERROR_NOT_SUPPORTED : NVML_ERROR_UNINITIALIZED;
 }
-
-typedef struct nvmlGpmSample_st *nvmlGpmSample_t;
 
 SHIM_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t dev, void *utilization)
 {
@@ -49,55 +48,5 @@ SHIM_API nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t dev,
                                                               nvmlProcessInfo_t *infos)
 {
     (void)dev, (void)count, (void)infos;
-    return unsupported();
-}
-
-SHIM_API nvmlReturn_t nvmlGpmQueryDeviceSupport(nvmlDevice_t dev, void *support)
-{
-    (void)dev, (void)support;
-    return unsupported();
-}
-
-SHIM_API nvmlReturn_t nvmlGpmSampleAlloc(nvmlGpmSample_t *sample)
-{
-    (void)sample;
-    return unsupported();
-}
-
-SHIM_API nvmlReturn_t nvmlGpmSampleFree(nvmlGpmSample_t sample)
-{
-    (void)sample;
-    return unsupported();
-}
-
-SHIM_API nvmlReturn_t nvmlGpmSampleGet(nvmlDevice_t dev, nvmlGpmSample_t sample)
-{
-    (void)dev, (void)sample;
-    return unsupported();
-}
-
-SHIM_API_R525 nvmlReturn_t nvmlGpmMigSampleGet(nvmlDevice_t dev, unsigned gi_id,
-                                               nvmlGpmSample_t sample)
-{
-    (void)dev, (void)gi_id, (void)sample;
-    return unsupported();
-}
-
-SHIM_API nvmlReturn_t nvmlGpmMetricsGet(void *metrics)
-{
-    (void)metrics;
-    return unsupported();
-}
-
-/* The live 580 library exports these two as well (reference section 1). */
-SHIM_API nvmlReturn_t nvmlGpmQueryIfStreamingEnabled(nvmlDevice_t dev, unsigned *state)
-{
-    (void)dev, (void)state;
-    return unsupported();
-}
-
-SHIM_API nvmlReturn_t nvmlGpmSetStreamingEnabled(nvmlDevice_t dev, unsigned state)
-{
-    (void)dev, (void)state;
     return unsupported();
 }
