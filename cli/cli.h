@@ -83,4 +83,16 @@ int cli_option_error(const char *verb, int c, char **argv);
 /* Parse a non-negative integer argument; false on junk or overflow. */
 bool cli_parse_uint(const char *s, unsigned *out);
 
+/* The one way a verb starts parsing its argv: optind = 0, glibc's full reset
+ * (optind = 1 keeps a half-read cluster such as "-Zq" from main's or an
+ * earlier verb's scan, and the error then names the wrong word), and
+ * opterr = 0 so that the verb reports errors itself with cli_option_error. */
+void cli_getopt_reset(void);
+
+/* Return convention of the verbs' option parsers (util/err.h's): 0 means
+ * "parsed, run the verb"; -1 means "stop now" with the exit code in *code
+ * (0 after --help, 2 after a usage error). cli_stop(code, v) sets *code = v
+ * and returns -1, so a parser can write `return cli_stop(code, cli_usage_error(...))`. */
+int cli_stop(int *code, int exit_code);
+
 #endif

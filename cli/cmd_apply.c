@@ -58,7 +58,7 @@ typedef struct {
     bool dry_run, force, reset, json, no_wait;
 } apply_args;
 
-static int parse_args(int argc, char **argv, apply_args *a)
+static int parse_args(int argc, char **argv, apply_args *a, int *code)
 {
     enum { O_DRY = 256, O_FORCE, O_RESET, O_TIMEOUT, O_JOURNAL, O_LOCK, O_NOWAIT, O_JSON };
     static const struct option longs[] = {
@@ -77,8 +77,7 @@ static int parse_args(int argc, char **argv, apply_args *a)
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0}};
     a->hook_timeout_s = HOOK_DEFAULT_TIMEOUT_S;
-    optind = 1;
-    opterr = 0;
+    cli_getopt_reset();
     int c;
     while ((c = getopt_long(argc, argv, ":f:c:k:h", longs, NULL)) != -1) {
         switch (c) {
@@ -95,19 +94,18 @@ static int parse_args(int argc, char **argv, apply_args *a)
         case O_TIMEOUT:
             if (!cli_parse_uint(optarg, &a->hook_timeout_s) || a->hook_timeout_s == 0 ||
                 a->hook_timeout_s > 86400)
-                return cli_usage_error("apply", "--hook-timeout needs seconds (1-86400), not '%s'",
-                                       optarg);
+                return cli_stop(code, cli_usage_error("apply", "--hook-timeout needs seconds (1-86400), not '%s'",
+                                       optarg));
             break;
-        case 'h': apply_usage(stdout); return 0;
-        case ':': return cli_usage_error("apply", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("apply", "unknown option '%s'", argv[optind - 1]);
+        case 'h': apply_usage(stdout); return cli_stop(code, 0);
+        default: return cli_stop(code, cli_option_error("apply", c, argv));
         }
     }
     if (optind < argc)
-        return cli_usage_error("apply", "unexpected argument '%s'", argv[optind]);
+        return cli_stop(code, cli_usage_error("apply", "unexpected argument '%s'", argv[optind]));
     if (!a->config_file)
-        return cli_usage_error("apply", "a config file is required (-f FILE)");
-    return -1; /* carry on */
+        return cli_stop(code, cli_usage_error("apply", "a config file is required (-f FILE)"));
+    return 0;
 }
 
 /* ------------------------------------------------------------ printing */
@@ -328,8 +326,8 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
 int cmd_apply(int argc, char **argv, cli_globals *g)
 {
     apply_args a = {0};
-    int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
+    int rc;
+    if (parse_args(argc, argv, &a, &rc) < 0)
         return rc;
     apply_resources res = {.lock_fd = -1};
     rc = run(&a, g, &res);

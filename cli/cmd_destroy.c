@@ -146,8 +146,7 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
     destroy_args a = {0};
     bool have_gpu = false, have_gi = false;
     int c;
-    optind = 0;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':

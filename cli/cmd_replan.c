@@ -209,8 +209,7 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
     const char *wpath = NULL, *fpath = NULL, *emit = NULL;
     bool live = false, json = false;
     int c;
-    optind = 1;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":w:f:h", opts, NULL)) != -1) {
         switch (c) {
         case 'w': wpath = optarg; break;

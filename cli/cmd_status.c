@@ -175,8 +175,7 @@ int cmd_status(int argc, char **argv, cli_globals *g)
     bool json = false, one = false;
     unsigned only = 0;
     int c;
-    optind = 0;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':

@@ -152,3 +152,15 @@ bool cli_parse_uint(const char *s, unsigned *out)
     *out = (unsigned)v;
     return true;
 }
+
+void cli_getopt_reset(void)
+{
+    optind = 0;
+    opterr = 0;
+}
+
+int cli_stop(int *code, int exit_code)
+{
+    *code = exit_code;
+    return -1;
+}
