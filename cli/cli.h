@@ -21,6 +21,7 @@ typedef struct {
     const char *backend;  /* --backend or $MIGCTL_BACKEND; NULL = default */
     const char *sim_path; /* --sim FILE or $MIGCTL_SIM_STATE */
     bool color;           /* stdout is a TTY and --no-color not given */
+    const char *nvml_lib; /* $MIGCTL_NVML_LIB: the NVML library to load; NULL: default */
 } cli_globals;
 
 typedef int (*cli_verb_fn)(int argc, char **argv, cli_globals *g);

@@ -16,7 +16,18 @@
 
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e)
 {
-    return backend_open(g->backend, g->sim_path, out, e);
+    /* The NVML shim (libnvidia-ml.so.1 over the simulator) stands in for
+     * the driver and, like a driver, has its own configuration: it finds its
+     * state file through MIGCTL_SIM_STATE. A --sim FILE given on the command
+     * line must reach it, so the CLI, which owns the process environment,
+     * exports it here, before the library is loaded; no layer below cli/
+     * reads or sets the environment. With the sim backend this is harmless
+     * (the path is passed down anyway) and keeps hooks, which inherit the
+     * environment, pointed at the same simulator. */
+    if (g->sim_path && *g->sim_path && setenv("MIGCTL_SIM_STATE", g->sim_path, 1) < 0)
+        return mig_fail(e, MIG_ERR_SYSTEM, "cannot export MIGCTL_SIM_STATE for the NVML shim");
+    mig_backend_options o = {.which = g->backend, .sim_path = g->sim_path, .nvml_lib = g->nvml_lib};
+    return backend_open(&o, out, e);
 }
 
 static void say_waiting(const char *path, long holder, void *ctx)
