@@ -15,7 +15,7 @@
 #include "cli/cli.h"
 #include "apply/apply.h"
 #include "apply/lock.h"
-#include "apply/plan_print.h"
+#include "cli/render.h"
 
 static void apply_usage(FILE *out)
 {
@@ -114,7 +114,7 @@ static void print_plan(FILE *out, const apply_session *s, const char *config_nam
 {
     fprintf(out, "Plan for config '%s': %u operation%s\n", config_name, s->plan.n_ops,
             s->plan.n_ops == 1 ? "" : "s");
-    plan_print(out, &s->plan, s->before, s->n_gpus, color);
+    render_plan(out, &s->plan, s->before, s->n_gpus, color);
 }
 
 static void print_outcome(FILE *out, const apply_session *s, const apply_report *r)
@@ -297,7 +297,8 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
         .dry_run = a->dry_run,
         .force = a->force,
         .reset = a->reset,
-        .progress = a->json ? stderr : stdout,
+        .on_progress = render_apply_progress,
+        .progress_ctx = a->json ? stderr : stdout,
         .cancel = &interrupted,
     };
     res->have_session = true;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/draw.h"
+#include "cli/render.h"
 #include "model/catalogue.h"
 #include "model/layout.h"
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/draw.h"
+#include "cli/render.h"
 #include "cli/plan_output.h"
 #include "config/workload.h"
 #include "plan/pack.h"

@@ -1,7 +1,7 @@
 /*
  * cmd_status.c: `migctl status [-i N] [--json]`, every GPU with its GPU
  * instances, compute instances, MIG device UUIDs and busy state, each GPU
- * drawn as a slot map (cli/draw.h), under a first line naming the backend
+ * drawn as a slot map (cli/render.h), under a first line naming the backend
  * that answered. Everything printed comes from backend operations, so the
  * nvml backend (a real GPU, or the shim) prints the same thing for the same
  * state. Instances are listed by id so that both backends agree on order.
@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
-#include "cli/draw.h"
+#include "cli/render.h"
 #include "model/gpu_state.h"
 
 static void status_usage(FILE *out)

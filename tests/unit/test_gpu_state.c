@@ -1,8 +1,8 @@
 /*
  * test_gpu_state.c: the helpers over a live GPU's state (model/gpu_state.h)
- * and the slot maps drawn from it (cli/draw.c).
+ * and the slot maps drawn from it (cli/render.c).
  *
- * cli/ is not part of the migcore library, so draw.c is compiled into this
+ * cli/ is not part of the migcore library, so render.c is compiled into this
  * test directly; its output is captured with open_memstream and checked for
  * the cells, labels and column alignment that DESIGN.md's picture promises.
  */
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "cli/draw.c"
+#include "cli/render.c"
 #include "model/catalogue.h"
 #include "model/gpu_state.h"
 
