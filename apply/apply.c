@@ -903,7 +903,10 @@ json_t *apply_report_json(const apply_session *s, const apply_report *r)
                              "rolled_back", r->rolled_back, "restored", r->restored,
                              "operations_done", (json_int_t)r->n_done, "resets", resets,
                              "journal_recovered", s && s->stale_journal);
-    if (r->error.kind != MIG_ERR_NONE || r->error.msg[0])
-        json_object_set_new(root, "error", json_string(r->error.msg));
+    if (r->error.kind != MIG_ERR_NONE || r->error.msg[0]) {
+        char text[sizeof r->error.file + sizeof r->error.msg + 32];
+        json_object_set_new(root, "error",
+                            json_string(mig_error_format(&r->error, text, sizeof text)));
+    }
     return root;
 }

@@ -70,7 +70,9 @@ void cli_print_json(json_t *root);
  * selectors of config c that name GPUs this backend does not have. */
 void cli_warn_unmatched(const char *verb, const char *file, const cfg_config *c, mig_backend *b);
 
-/* Print "migctl: <verb>: <message>" to stderr and return the exit code. */
+/* Print "migctl: <verb>: <message>" to stderr (the message as
+ * mig_error_format renders it, with file:line:col when the error has a
+ * position) and return the exit code. */
 int cli_report(const char *verb, const mig_error *e);
 
 /* Usage error: print "migctl <verb>: <message>\nTry 'migctl <verb> --help'." and return 2. */

@@ -237,7 +237,7 @@ static int finish(const apply_args *a, const apply_session *s, const apply_repor
     }
     if (r->result == APPLY_REFUSED || r->result == APPLY_PENDING_RESET ||
         r->result == APPLY_FAILED)
-        fprintf(stderr, "migctl: apply: %s\n", r->error.msg);
+        cli_report("apply", &r->error);
     return apply_exit_code(r);
 }
 
@@ -303,13 +303,11 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
     };
     res->have_session = true;
     if (apply_prepare(res->b, c, &o, &res->s, &e) < 0) {
-        unsigned line, col;
-        int used = 0;
-        /* "line:col: ..." is a place in the config: "file:line:col: ...".
-         * Other input errors (a journal in the way) are not about the file. */
-        if (e.kind == MIG_ERR_INPUT && sscanf(e.msg, "%u:%u:%n", &line, &col, &used) == 2 &&
-            used > 0)
-            reconcile_error_in_file(&e, strcmp(a->config_file, "-") ? a->config_file : "<stdin>");
+        /* An error with a line in the config (a key the model does not
+         * have) is a place in the config file: name the file. Other input
+         * errors (a journal in the way) are not about the file. */
+        if (e.kind == MIG_ERR_INPUT && e.line && !e.file[0])
+            reconcile_error_in_file(&e, res->cfg.path ? res->cfg.path : a->config_file);
         return early_failure(a, &e);
     }
     if (res->s.stale_journal)

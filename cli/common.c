@@ -125,7 +125,8 @@ void cli_warn_unmatched(const char *verb, const char *file, const cfg_config *c,
 
 int cli_report(const char *verb, const mig_error *e)
 {
-    fprintf(stderr, "migctl: %s: %s\n", verb, e->msg);
+    char text[sizeof e->file + sizeof e->msg + 32];
+    fprintf(stderr, "migctl: %s: %s\n", verb, mig_error_format(e, text, sizeof text));
     int code = mig_error_exit_code(e);
     return code ? code : 3;
 }
