@@ -63,6 +63,8 @@ H100-NVL-94GB GH200-96GB GH200-144GB H200-SXM-141GB H200-NVL-141GB B200-180GB GB
     [[ "$output" == *"--json"* ]]
     run "$MIGCTL" models --bogus
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl models: unknown option '--bogus'" ]
     run "$MIGCTL" models H100
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl models: unexpected argument 'H100'" ]
 }
