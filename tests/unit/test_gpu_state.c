@@ -114,6 +114,14 @@ static void test_busy(void **state)
     mig_gpu_state g = design_gpu();
     assert_true(gi_state_busy(&g.gi[0]));
     assert_false(gi_state_busy(&g.gi[1]));
+    assert_int_equal(gi_state_procs(&g.gi[0]), 2);
+    assert_int_equal(gi_state_procs(&g.gi[1]), 0);
+    /* a driver that cannot list processes: busy, with no process counted */
+    g.gi[1].ci[0].procs_unknown = true;
+    assert_true(ci_state_busy(&g.gi[1].ci[0]));
+    assert_true(gi_state_busy(&g.gi[1]));
+    assert_int_equal(gi_state_procs(&g.gi[1]), 0);
+    g.gi[1].ci[0].procs_unknown = false;
     assert_true(gpu_state_busy(&g));
     g.gi[0].ci[0].n_procs = 0;
     assert_false(gpu_state_busy(&g));
