@@ -168,7 +168,9 @@ int yd_load_file(yd_doc *d, const char *path, const char *what, mig_error *e)
     size_t len = 0;
     if (fileio_read(path, what, YD_MAX_BYTES, &text, &len, e) < 0)
         return -1;
-    int rc = yd_load_string(d, text, len, strcmp(path, "-") ? path : "<stdin>", what, e);
+    char expected[128]; /* "config file" -> "expected a config file" */
+    snprintf(expected, sizeof expected, "a %s", what);
+    int rc = yd_load_string(d, text, len, strcmp(path, "-") ? path : "<stdin>", expected, e);
     free(text);
     return rc;
 }
