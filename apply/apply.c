@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "apply/apply.h"
-#include "apply/plan_print.h"
+#include "apply/plan_json.h"
 #include "util/nvml_rc.h"
 
 static const char *const result_names[] = {
@@ -52,17 +52,16 @@ int apply_exit_code(const apply_report *r)
     return code ? code : 3;
 }
 
-static void progress(const apply_options *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void progress(const apply_options *o, const char *fmt, ...)
+static void emit(const apply_options *o, apply_progress ev)
 {
-    if (!o->progress)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(o->progress, fmt, ap);
-    va_end(ap);
-    fflush(o->progress);
+    if (o->on_progress)
+        o->on_progress(o->progress_ctx, &ev);
+}
+
+static void emit_end(const apply_options *o, apply_outcome outcome, char id_kind, unsigned id)
+{
+    emit(o, (apply_progress){.kind = APPLY_EV_OP_END, .outcome = outcome, .id_kind = id_kind,
+                             .id = id});
 }
 
 /* ------------------------------------------------------------ prepare */
@@ -232,12 +231,12 @@ static int set_mode_and_maybe_reset(mig_backend *b, unsigned gpu, bool enable, b
 static int restore_call(const apply_options *o, unsigned gpu, const char *what, int rc,
                         mig_error *e)
 {
+    emit(o, (apply_progress){.kind = APPLY_EV_RESTORE, .gpu = gpu, .what = what,
+                             .outcome = rc < 0 ? APPLY_OUT_FAILED : APPLY_OUT_OK});
     if (rc < 0) {
-        progress(o, "  restore GPU %u: %s ... FAILED\n", gpu, what);
         mig_error_prefix(e, "GPU %u: restore %s", gpu, what);
         return -1;
     }
-    progress(o, "  restore GPU %u: %s ... ok\n", gpu, what);
     return 0;
 }
 
@@ -320,10 +319,10 @@ static int restore_mode(mig_backend *b, unsigned gpu, bool enable, bool reset,
                         e);
 }
 
-int apply_restore_gpu(mig_backend *b, const mig_gpu_state *want, bool reset, FILE *progress_out,
-                      mig_error *e)
+int apply_restore_gpu(mig_backend *b, const mig_gpu_state *want, bool reset,
+                      apply_progress_fn on_progress, void *progress_ctx, mig_error *e)
 {
-    apply_options o = {.progress = progress_out};
+    apply_options o = {.on_progress = on_progress, .progress_ctx = progress_ctx};
     mig_gpu_state now;
     if (b->ops->gpu_state(b, want->index, &now, e) < 0)
         return -1;
@@ -459,9 +458,9 @@ static int exec_set_mode(exec_ctx *x, const mig_op *op, int pos, mig_error *e)
     if (pending) {
         x->pending[pos] = true;
         pending_reason(x, pos, op->enable, why);
-        progress(x->o, "pending reset\n");
+        emit_end(x->o, APPLY_OUT_PENDING, 0, 0);
     } else {
-        progress(x->o, did_reset ? "ok (reset)\n" : "ok\n");
+        emit_end(x->o, did_reset ? APPLY_OUT_OK_RESET : APPLY_OUT_OK, 0, 0);
     }
     return 0;
 }
@@ -490,7 +489,7 @@ static int exec_op(exec_ctx *x, unsigned i, mig_error *e)
         rc = b->ops->create_gi(b, op->gpu, op->profile_id, (int)op->start, &id, e);
         if (rc == 0) {
             x->created_gi[i] = id;
-            progress(x->o, "ok (GI %u)\n", id);
+            emit_end(x->o, APPLY_OUT_OK, 'G', id);
             return 0;
         }
         break;
@@ -498,14 +497,14 @@ static int exec_op(exec_ctx *x, unsigned i, mig_error *e)
         unsigned gi = op->gi_ref >= 0 ? x->created_gi[op->gi_ref] : op->gi_id;
         rc = b->ops->create_ci(b, op->gpu, gi, op->profile_id, (int)op->start, &id, e);
         if (rc == 0) {
-            progress(x->o, "ok (CI %u)\n", id);
+            emit_end(x->o, APPLY_OUT_OK, 'C', id);
             return 0;
         }
         break;
     }
     }
     if (rc == 0)
-        progress(x->o, "ok\n");
+        emit_end(x->o, APPLY_OUT_OK, 0, 0);
     return rc;
 }
 
@@ -558,14 +557,16 @@ static int resolve_awaiting(exec_ctx *x, bool after, mig_error *e)
         }
         if (g->mig_pending == after)
             continue;
-        progress(x->o, "[reset] GPU %u: reset to make MIG mode %s current ... ", gp->gpu,
-                 g->mig_pending ? "on" : "off");
+        emit(x->o, (apply_progress){.kind = APPLY_EV_RESET_START, .gpu = gp->gpu,
+                                    .enable = g->mig_pending});
         if (x->b->ops->reset(x->b, gp->gpu, e) < 0) {
-            progress(x->o, "FAILED\n");
+            emit(x->o, (apply_progress){.kind = APPLY_EV_RESET_END, .gpu = gp->gpu,
+                                        .outcome = APPLY_OUT_FAILED});
             mig_error_prefix(e, "GPU %u: reset", gp->gpu);
             return -1;
         }
-        progress(x->o, "ok\n");
+        emit(x->o, (apply_progress){.kind = APPLY_EV_RESET_END, .gpu = gp->gpu,
+                                    .outcome = APPLY_OUT_OK});
         x->r->resets[x->r->n_resets++] = gp->gpu;
     }
     return 0;
@@ -584,9 +585,10 @@ static int run_ops(exec_ctx *x, mig_error *e)
                             x->j->done, p->n_ops);
         char desc[200];
         describe_op(x, i, desc, sizeof desc);
-        progress(x->o, "[%u/%u] GPU %u: %s ... ", i + 1, p->n_ops, op->gpu, desc);
+        emit(x->o, (apply_progress){.kind = APPLY_EV_OP_START, .index = i, .total = p->n_ops,
+                                    .gpu = op->gpu, .what = desc});
         if (exec_op(x, i, e) < 0) {
-            progress(x->o, "FAILED\n");
+            emit_end(x->o, APPLY_OUT_FAILED, 0, 0);
             mig_error_prefix(e, "GPU %u: %s", op->gpu, desc);
             return -1;
         }
@@ -633,7 +635,7 @@ static void rollback(exec_ctx *x)
     snprintf(x->j->phase, sizeof x->j->phase, "rollback");
     /* The restore matters more than its record: go on even if this fails. */
     (void)journal_update(x, &e);
-    progress(x->o, "rolling back: restoring the previous layout\n");
+    emit(x->o, (apply_progress){.kind = APPLY_EV_ROLLBACK});
     char summary[256] = "";
     size_t len = 0;
     for (unsigned pos = 0; pos < x->s->n_gpus; pos++) {
@@ -650,7 +652,7 @@ static void rollback(exec_ctx *x)
         if (mode_moved)
             want_eff.mig_current = want_eff.mig_pending;
         mig_gpu_state now;
-        bool ok = apply_restore_gpu(x->b, want, x->o->reset, x->o->progress, &e) == 0 &&
+        bool ok = apply_restore_gpu(x->b, want, x->o->reset, x->o->on_progress, x->o->progress_ctx, &e) == 0 &&
                   x->b->ops->gpu_state(x->b, want->index, &now, &e) == 0;
         if (ok && !apply_same_layout(want, &now)) {
             ok = false;
@@ -712,7 +714,7 @@ static int run_hook(exec_ctx *x, hook_point p, const char *result, mig_error *e)
                            .vars = vars,
                            .cancel = p == HOOK_APPLY_EXIT ? NULL : x->o->cancel};
     hook_vars(x, result, vars, &ho.n_vars);
-    progress(x->o, "hook %s ...\n", hook_point_name(p));
+    emit(x->o, (apply_progress){.kind = APPLY_EV_HOOK, .hook = hook_point_name(p)});
     return hooks_run(x->o->hooks, p, &ho, e);
 }
 
@@ -901,7 +903,10 @@ json_t *apply_report_json(const apply_session *s, const apply_report *r)
                              "rolled_back", r->rolled_back, "restored", r->restored,
                              "operations_done", (json_int_t)r->n_done, "resets", resets,
                              "journal_recovered", s && s->stale_journal);
-    if (r->error.kind != MIG_ERR_NONE || r->error.msg[0])
-        json_object_set_new(root, "error", json_string(r->error.msg));
+    if (r->error.kind != MIG_ERR_NONE || r->error.msg[0]) {
+        char text[sizeof r->error.file + sizeof r->error.msg + 32];
+        json_object_set_new(root, "error",
+                            json_string(mig_error_format(&r->error, text, sizeof text)));
+    }
     return root;
 }

@@ -23,8 +23,10 @@
  * are reported "pending-reset" (their other ops wait for the rerun) and the
  * rest of the node is applied.
  *
- * The engine prints nothing but progress lines (one per op, to
- * opts->progress when given); errors come back in the report.
+ * The engine prints nothing: it reports progress as events (apply_progress,
+ * one when an operation starts and one when it ends, and for resets,
+ * rollback, restores and hooks) to opts->on_progress, and the CLI renders
+ * them (cli/render.c); errors come back in the report.
  */
 #ifndef MIGCTL_ENGINE_APPLY_H
 #define MIGCTL_ENGINE_APPLY_H
@@ -52,6 +54,38 @@ typedef enum {
 
 const char *apply_result_name(apply_result r); /* "applied", ..., "pending-reset" */
 
+/* Progress, as data: what the apply is doing, for the caller to show. */
+typedef enum {
+    APPLY_EV_OP_START,    /* plan op `index` (0-based) of `total` starts on `gpu`: `what` */
+    APPLY_EV_OP_END,      /* ... and ended: `outcome`, `id_kind`/`id` for a create */
+    APPLY_EV_RESET_START, /* `gpu` is reset to make MIG mode `enable` current */
+    APPLY_EV_RESET_END,   /* ... `outcome` (ok or failed) */
+    APPLY_EV_ROLLBACK,    /* a failure: the previous layout is being restored */
+    APPLY_EV_RESTORE,     /* one restore step on `gpu`: `what`, `outcome` */
+    APPLY_EV_HOOK,        /* the hooks of `hook` run */
+} apply_event_kind;
+
+typedef enum {
+    APPLY_OUT_OK,
+    APPLY_OUT_OK_RESET, /* a mode change, made current by a reset */
+    APPLY_OUT_PENDING,  /* a mode change pending a reset */
+    APPLY_OUT_FAILED,
+} apply_outcome;
+
+typedef struct {
+    apply_event_kind kind;
+    unsigned index, total;   /* OP_START */
+    unsigned gpu;
+    const char *what;        /* OP_START, RESTORE: the operation, as in error messages */
+    apply_outcome outcome;   /* OP_END, RESET_END, RESTORE */
+    char id_kind;            /* OP_END of a create: 'G' (GI id) or 'C' (CI id); else 0 */
+    unsigned id;
+    bool enable;             /* RESET_START */
+    const char *hook;        /* HOOK: the hook point's name */
+} apply_progress;
+
+typedef void (*apply_progress_fn)(void *ctx, const apply_progress *ev);
+
 typedef struct {
     const char *config_file;     /* identity, for the journal and hooks */
     const char *config_name;     /* the selected config's name */
@@ -63,7 +97,8 @@ typedef struct {
     bool dry_run;
     bool force;                  /* destroy busy instances (BLOCKED -> planned) */
     bool reset;                  /* reset GPUs whose mode change is pending */
-    FILE *progress;              /* one line per op; NULL: silent */
+    apply_progress_fn on_progress; /* progress events; NULL: none */
+    void *progress_ctx;
     volatile sig_atomic_t *cancel; /* set by a signal handler (SIGTERM, SIGINT):
                                       no further op starts, the apply rolls back */
 } apply_options;
@@ -112,8 +147,8 @@ int apply_exit_code(const apply_report *r);
 /* Restore GPU want->index to want's layout: mode, GIs at the same
  * placements with the same CI profiles and CI placements, destroying what
  * is not in want. Busy instances are never destroyed (IN_USE stops it). */
-int apply_restore_gpu(mig_backend *b, const mig_gpu_state *want, bool reset, FILE *progress,
-                      mig_error *e);
+int apply_restore_gpu(mig_backend *b, const mig_gpu_state *want, bool reset,
+                      apply_progress_fn on_progress, void *progress_ctx, mig_error *e);
 
 /* Do two states hold the same layout (mode, GI profiles and placements, CI
  * profiles and placements; ids and UUIDs ignored)? */

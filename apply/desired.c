@@ -393,7 +393,10 @@ static int resolve_keys(const cfg_entry *en, const mig_model *m, resolved_key *k
         resolved_key *k = &keys[(*n)++];
         k->dev = dv;
         if (mig_profile_resolve(m, &dv->name, &k->gi, &k->ci, e) < 0) {
-            mig_error_prefix(e, "%u:%u", dv->line, dv->col);
+            /* The key's place in the config; the caller names the file
+             * (reconcile_error_in_file). */
+            e->line = dv->line;
+            e->col = dv->col;
             return -1;
         }
         k->ci_key = k->ci.compute_slices < k->gi->compute_slices;
@@ -587,21 +590,10 @@ int desired_from_config(const cfg_config *c, const mig_gpu_state *g, mig_desired
 
 void reconcile_error_in_file(mig_error *e, const char *path)
 {
-    unsigned line, col;
-    int used = 0;
-    if (sscanf(e->msg, "%u:%u:%n", &line, &col, &used) == 2 && used > 0) {
-        size_t plen = strlen(path) + 1, mlen = strlen(e->msg);
-        if (plen >= sizeof e->msg)
-            return;
-        if (plen + mlen >= sizeof e->msg)
-            mlen = sizeof e->msg - plen - 1;
-        memmove(e->msg + plen, e->msg, mlen);
-        memcpy(e->msg, path, plen - 1);
-        e->msg[plen - 1] = ':';
-        e->msg[plen + mlen] = '\0';
-    } else {
+    if (e->line && !e->file[0])
+        snprintf(e->file, sizeof e->file, "%s", path); /* the position is the file's */
+    else if (!e->line)
         mig_error_prefix(e, "%s", path);
-    }
 }
 
 /* ------------------------------------------------------------ satisfied? */

@@ -1,6 +1,6 @@
 /*
- * hooks.c: parse mig-parted's hooks file (libyaml document API, strict, with
- * file:line:col errors) and run hook commands with fork/exec under a
+ * hooks.c: parse mig-parted's hooks file (config/yamldoc.h, the YAML layer
+ * every reader shares: bounded, strict, positions in mig_error's fields) and run hook commands with fork/exec under a
  * timeout (see hooks.h).
  *
  * Running a command: the child puts itself in its own process group (so a
@@ -20,9 +20,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <yaml.h>
-
 #include "apply/hooks.h"
+#include "config/yamldoc.h"
 
 static const char *const point_names[HOOK_N_POINTS] = {
     "apply-start", "pre-apply-mode", "pre-apply-config", "apply-exit"};
@@ -34,133 +33,110 @@ const char *hook_point_name(hook_point p)
 
 /* ------------------------------------------------------------ parsing */
 
-typedef struct {
-    yaml_document_t *doc;
-    const char *path;
-    mig_error *e;
-} parse_ctx;
+/* Hooks, args and envs are a handful each; the caps keep a hostile file's
+ * duplicate-key checks and allocations small. */
+#define HOOK_MAX_COMMANDS 256
+#define HOOK_MAX_ARGS 4096
+#define HOOK_MAX_ENVS 256
 
-static int fail_at(parse_ctx *x, const yaml_node_t *n, const char *fmt, const char *what)
+static int parse_args(yd_doc *x, yaml_node_t *n, hook_command *c)
 {
-    char msg[512];
-    snprintf(msg, sizeof msg, fmt, what);
-    return mig_fail(x->e, MIG_ERR_INPUT, "%s:%lu:%lu: %s", x->path,
-                    (unsigned long)n->start_mark.line + 1, (unsigned long)n->start_mark.column + 1,
-                    msg);
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static char *dup_scalar(parse_ctx *x, const yaml_node_t *n, const char *what)
-{
-    const char *s = scalar(n);
-    if (!s) {
-        fail_at(x, n, "%s must be a string", what);
-        return NULL;
-    }
-    char *d = strdup(s);
-    if (!d)
-        mig_fail(x->e, MIG_ERR_SYSTEM, "out of memory");
-    return d;
-}
-
-static int parse_args(parse_ctx *x, yaml_node_t *n, hook_command *c)
-{
-    if (n->type != YAML_SEQUENCE_NODE)
-        return fail_at(x, n, "%s must be a list of strings", "args");
-    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (yd_want_list(x, n, "args", "a list of strings") < 0)
+        return -1;
+    size_t count = yd_list_size(n);
+    if (count > HOOK_MAX_ARGS)
+        return yd_fail(x, n, "args has %zu items; expected at most %d", count, HOOK_MAX_ARGS);
     c->args = calloc(count + 1, sizeof *c->args);
     if (!c->args)
-        return mig_fail(x->e, MIG_ERR_SYSTEM, "out of memory");
+        return yd_nomem(x);
     for (size_t i = 0; i < count; i++) {
-        yaml_node_t *item = yaml_document_get_node(x->doc, n->data.sequence.items.start[i]);
-        if (!(c->args[i] = dup_scalar(x, item, "each of args")))
+        yaml_node_t *item = yd_node(x, n->data.sequence.items.start[i]);
+        if (yd_text_dup(x, item, "an argument", &c->args[i]) < 0)
             return -1;
         c->n_args++;
     }
     return 0;
 }
 
-static int parse_envs(parse_ctx *x, yaml_node_t *n, hook_command *c)
+static int parse_envs(yd_doc *x, yaml_node_t *n, hook_command *c)
 {
-    if (n->type != YAML_MAPPING_NODE)
-        return fail_at(x, n, "%s must be a map of NAME: value", "envs");
-    size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    if (yd_want_map(x, n, "envs", "a map of NAME: value") < 0 ||
+        yd_map_cap(x, n, "envs", HOOK_MAX_ENVS) < 0)
+        return -1;
+    size_t count = yd_map_size(n);
     c->envs = calloc(count + 1, sizeof *c->envs);
     if (!c->envs)
-        return mig_fail(x->e, MIG_ERR_SYSTEM, "out of memory");
+        return yd_nomem(x);
     for (size_t i = 0; i < count; i++) {
         yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
-        yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-        const char *name = scalar(k);
-        if (!name || !*name || strchr(name, '='))
-            return fail_at(x, k, "%s", "an environment variable name (no '=')");
+        const char *name;
+        if (yd_key(x, p, n, "envs", &name) < 0)
+            return -1;
+        if (!*name || strchr(name, '='))
+            return yd_fail(x, yd_node(x, p->key), "envs name '%.60s' is not a variable name; "
+                                                  "expected a name without '='", name);
         hook_env *env = &c->envs[c->n_envs];
-        if (!(env->name = dup_scalar(x, k, "an envs name")))
+        if (yd_text_dup(x, yd_node(x, p->key), "an envs name", &env->name) < 0)
             return -1;
         c->n_envs++;
-        if (!(env->value = dup_scalar(x, v, "an envs value")))
+        if (yd_text_dup(x, yd_node(x, p->value), "an envs value", &env->value) < 0)
             return -1;
     }
     return 0;
 }
 
-static int parse_command(parse_ctx *x, yaml_node_t *n, hook_command *c)
+static int parse_command(yd_doc *x, yaml_node_t *n, hook_command *c)
 {
-    c->line = (unsigned)n->start_mark.line + 1;
-    c->col = (unsigned)n->start_mark.column + 1;
-    if (n->type != YAML_MAPPING_NODE)
-        return fail_at(x, n, "%s", "expected a hook {command, args, envs, workdir}");
+    c->line = yd_line(n);
+    c->col = yd_col(n);
+    if (yd_want_map(x, n, "a hook", "a map with command, args, envs, workdir") < 0)
+        return -1;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-        const char *key = scalar(k);
+        yaml_node_t *v = yd_node(x, p->value);
+        const char *key;
+        if (yd_key(x, p, n, "a hook", &key) < 0)
+            return -1;
         int rc = 0;
-        if (key && strcmp(key, "command") == 0)
-            rc = (c->command = dup_scalar(x, v, "command")) ? 0 : -1;
-        else if (key && strcmp(key, "workdir") == 0)
-            rc = (c->workdir = dup_scalar(x, v, "workdir")) ? 0 : -1;
-        else if (key && strcmp(key, "args") == 0)
+        if (strcmp(key, "command") == 0)
+            rc = yd_text_dup(x, v, "command", &c->command);
+        else if (strcmp(key, "workdir") == 0)
+            rc = yd_text_dup(x, v, "workdir", &c->workdir);
+        else if (strcmp(key, "args") == 0)
             rc = parse_args(x, v, c);
-        else if (key && strcmp(key, "envs") == 0)
+        else if (strcmp(key, "envs") == 0)
             rc = parse_envs(x, v, c);
         else
-            return fail_at(x, k, "unknown key '%s' (expected command, args, envs, workdir)",
-                           key ? key : "?");
+            return yd_fail(x, yd_node(x, p->key), "unknown key '%.60s' in a hook; expected "
+                                                  "command, args, envs or workdir", key);
         if (rc < 0)
             return -1;
     }
     if (!c->command || !*c->command)
-        return fail_at(x, n, "%s", "a hook needs a non-empty 'command'");
+        return yd_fail(x, n, "a hook has no command; expected a non-empty 'command'");
     return 0;
 }
 
-static int parse_point(parse_ctx *x, yaml_node_t *k, yaml_node_t *v, hooks_file *out)
+static int parse_point(yd_doc *x, yaml_node_t *k, const char *name, yaml_node_t *v,
+                       hooks_file *out)
 {
-    const char *name = scalar(k);
     int p = -1;
-    for (int i = 0; i < HOOK_N_POINTS && name; i++)
+    for (int i = 0; i < HOOK_N_POINTS; i++)
         if (strcmp(name, point_names[i]) == 0)
             p = i;
     if (p < 0)
-        return fail_at(x, k,
-                       "unknown hook '%s' (expected apply-start, pre-apply-mode, "
-                       "pre-apply-config or apply-exit)",
-                       name ? name : "?");
-    if (out->cmds[p])
-        return fail_at(x, k, "hook '%s' given twice", name);
-    if (v->type != YAML_SEQUENCE_NODE)
-        return fail_at(x, v, "hook '%s' must be a list of commands", name);
-    size_t count = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+        return yd_fail(x, k, "unknown hook '%.60s'; expected apply-start, pre-apply-mode, "
+                             "pre-apply-config or apply-exit", name);
+    if (yd_want_list(x, v, name, "a list of commands") < 0)
+        return -1;
+    size_t count = yd_list_size(v);
+    if (count > HOOK_MAX_COMMANDS)
+        return yd_fail(x, v, "hook '%s' has %zu commands; expected at most %d", name, count,
+                       HOOK_MAX_COMMANDS);
     out->cmds[p] = calloc(count + 1, sizeof *out->cmds[p]);
     if (!out->cmds[p])
-        return mig_fail(x->e, MIG_ERR_SYSTEM, "out of memory");
+        return yd_nomem(x);
     for (size_t i = 0; i < count; i++) {
-        yaml_node_t *item = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
+        yaml_node_t *item = yd_node(x, v->data.sequence.items.start[i]);
         out->n[p]++;
         if (parse_command(x, item, &out->cmds[p][i]) < 0)
             return -1;
@@ -168,41 +144,55 @@ static int parse_point(parse_ctx *x, yaml_node_t *k, yaml_node_t *v, hooks_file 
     return 0;
 }
 
-static int parse_root(parse_ctx *x, yaml_node_t *root, hooks_file *out)
+static int parse_root(yd_doc *x, yaml_node_t *root, hooks_file *out)
 {
     if (!root)
-        return mig_fail(x->e, MIG_ERR_INPUT, "%s:1:1: empty hooks file (expected version: v1)",
-                        x->path);
-    if (root->type != YAML_MAPPING_NODE)
-        return fail_at(x, root, "%s", "expected a map with 'version' and 'hooks'");
+        return yd_fail(x, NULL, "the hooks file is empty; expected version: v1 and hooks");
+    if (yd_want_map(x, root, "the hooks file", "a map with version and hooks") < 0)
+        return -1;
     bool have_version = false;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
-        yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-        const char *key = scalar(k);
-        if (key && strcmp(key, "version") == 0) {
-            const char *ver = scalar(v);
+        yaml_node_t *v = yd_node(x, p->value);
+        const char *key;
+        if (yd_key(x, p, root, "the top level", &key) < 0)
+            return -1;
+        if (strcmp(key, "version") == 0) {
+            const char *ver = yd_scalar(v);
             if (!ver || strcmp(ver, "v1") != 0)
-                return fail_at(x, v, "unsupported version '%s' (expected v1)", ver ? ver : "?");
+                return yd_fail(x, v, "version is '%.40s'; expected v1", ver ? ver : yd_kind_name(v));
             have_version = true;
-        } else if (key && strcmp(key, "hooks") == 0) {
-            if (v->type == YAML_SCALAR_NODE && !*scalar(v))
+        } else if (strcmp(key, "hooks") == 0) {
+            if (yd_is_null(v))
                 continue; /* "hooks:" with nothing: no hooks */
-            if (v->type != YAML_MAPPING_NODE)
-                return fail_at(x, v, "%s", "'hooks' must be a map of hook name -> list");
+            if (yd_want_map(x, v, "hooks", "a map of hook name to a list of commands") < 0 ||
+                yd_map_cap(x, v, "hooks", HOOK_N_POINTS) < 0)
+                return -1;
             for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
-                 q++)
-                if (parse_point(x, yaml_document_get_node(x->doc, q->key),
-                                yaml_document_get_node(x->doc, q->value), out) < 0)
+                 q++) {
+                const char *name;
+                if (yd_key(x, q, v, "hooks", &name) < 0 ||
+                    parse_point(x, yd_node(x, q->key), name, yd_node(x, q->value), out) < 0)
                     return -1;
+            }
         } else {
-            return fail_at(x, k, "unknown key '%s' (expected version, hooks)", key ? key : "?");
+            return yd_fail(x, yd_node(x, p->key), "unknown key '%.60s' at the top level; "
+                                                  "expected version or hooks", key);
         }
     }
     if (!have_version)
-        return fail_at(x, root, "%s", "missing 'version: v1'");
+        return yd_fail(x, root, "no version key; expected version: v1");
     return 0;
+}
+
+static int parse_loaded(yd_doc *d, const char *path, hooks_file *out)
+{
+    if (!(out->path = strdup(path)))
+        return yd_nomem(d);
+    int rc = parse_root(d, yd_root(d), out);
+    if (rc < 0)
+        hooks_free(out);
+    return rc;
 }
 
 int hooks_parse_string(const char *text, size_t len, const char *path_for_errors, hooks_file *out,
@@ -210,63 +200,22 @@ int hooks_parse_string(const char *text, size_t len, const char *path_for_errors
 {
     memset(out, 0, sizeof *out);
     const char *path = path_for_errors ? path_for_errors : "<hooks>";
-    if (!(out->path = strdup(path)))
-        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser))
-        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        mig_fail(e, MIG_ERR_INPUT, "%s:%lu:%lu: %s", path,
-                 (unsigned long)parser.problem_mark.line + 1,
-                 (unsigned long)parser.problem_mark.column + 1,
-                 parser.problem ? parser.problem : "invalid YAML");
-        yaml_parser_delete(&parser);
-        hooks_free(out);
+    yd_doc d;
+    if (yd_load_string(&d, text, len, path, "a hooks file", e) < 0)
         return -1;
-    }
-    parse_ctx x = {&doc, path, e};
-    int rc = parse_root(&x, yaml_document_get_root_node(&doc), out);
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    if (rc < 0)
-        hooks_free(out);
+    int rc = parse_loaded(&d, path, out);
+    yd_free(&d);
     return rc;
 }
 
 int hooks_parse_file(const char *path, hooks_file *out, mig_error *e)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mig_fail(e, MIG_ERR_INPUT, "%s: cannot open hooks file: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-            }
-            buf = nb;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return mig_fail(e, MIG_ERR_INPUT, "%s: cannot read hooks file", path);
-    }
-    int rc = hooks_parse_string(buf, len, path, out, e);
-    free(buf);
+    yd_doc d;
+    if (yd_load_file(&d, path, "hooks file", e) < 0)
+        return -1;
+    int rc = parse_loaded(&d, d.path, out);
+    yd_free(&d);
     return rc;
 }
 

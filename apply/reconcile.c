@@ -9,7 +9,8 @@
  * its CIs the class's multiset (exact: every subset of its CIs to keep is
  * tried, the new CIs placed around the kept ones). The search walks every
  * such assignment (at most 7 current GIs, a few classes each: thousands of
- * leaves), prices each leaf as (destroyed instances, operations), and for
+ * leaves), prices each leaf as (destroyed instances, busy ones among them:
+ * operations follow from the first, see compare_cost), and for
  * the leaves that could beat the best so far asks reconcile_place whether
  * the class members still to create fit around the kept GIs. Busy instances
  * (a CI with processes, or a GI holding one) may only be destroyed with
@@ -64,7 +65,7 @@ typedef struct {
     int assign[MIG_MAX_GI];        /* -1 destroy, else class */
     unsigned kept[MIG_MAX_GI];     /* per class */
     bool found;
-    unsigned best_destroyed, best_ops, best_busy;
+    unsigned best_destroyed, best_busy;
     unsigned best_score[MIG_MAX_PROFILES];
     int best_assign[MIG_MAX_GI];
     unsigned char best_start[MIG_MAX_GI]; /* new GIs, in class order */
@@ -177,17 +178,23 @@ static int compare_score(const search *s, const unsigned *a, const unsigned *b)
     return 0;
 }
 
-/* Lexicographic (destroyed, operations, busy destroyed) against the best
- * leaf so far: <0 better, 0 same, >0 worse (and worse than nothing is
- * impossible: with no best yet every leaf is better). */
-static int compare_cost(const search *s, unsigned destroyed, unsigned ops, unsigned busy)
+/* Lexicographic (destroyed, busy destroyed) against the best leaf so far:
+ * <0 better, 0 same, >0 worse (and worse than nothing is impossible: with
+ * no best yet every leaf is better).
+ *
+ * There is no "operations" criterion, and none is needed: the desired state
+ * has a fixed number D of instances (GIs and CIs), the current one C, and
+ * every instance kept is one neither destroyed nor created, so
+ *     created = D - (C - destroyed)  and  operations = 2 x destroyed + D - C.
+ * Fewest destroyed is fewest operations; a second criterion on operations
+ * could never decide (it did not, in an earlier version: a mutant removing
+ * it survived every test). test_apply_pins.c checks the identity on plans. */
+static int compare_cost(const search *s, unsigned destroyed, unsigned busy)
 {
     if (!s->found)
         return -1;
     if (destroyed != s->best_destroyed)
         return destroyed < s->best_destroyed ? -1 : 1;
-    if (ops != s->best_ops)
-        return ops < s->best_ops ? -1 : 1;
     if (busy != s->best_busy)
         return busy < s->best_busy ? -1 : 1;
     return 0;
@@ -196,7 +203,7 @@ static int compare_cost(const search *s, unsigned destroyed, unsigned ops, unsig
 /* A complete assignment: price it, place the rest, keep it if better. */
 static void leaf(search *s)
 {
-    unsigned destroyed = 0, ops = 0, busy = 0;
+    unsigned destroyed = 0, busy = 0;
     mig_layout kept = {0};
     for (unsigned i = 0; i < s->n_cur; i++) {
         const mig_gi_state *gi = &s->g->gi[i];
@@ -206,22 +213,19 @@ static void leaf(search *s)
         } else {
             const keep_fix *f = &s->fix[i][s->assign[i]];
             destroyed += f->destroyed;
-            ops += f->created;
             busy += f->busy;
             layout_add(&kept, (unsigned)s->cur_pos[i], gi->start);
         }
     }
-    ops += destroyed;
     unsigned char prof[MIG_MAX_GI];
     int pin[MIG_MAX_GI];
     unsigned n_new = 0;
     for (unsigned k = 0; k < s->n_class; k++)
         for (unsigned j = s->kept[k]; j < s->cls[k].count; j++) {
-            ops += 1 + s->cls[k].n_ci;
             prof[n_new] = (unsigned char)s->cls[k].pos;
             pin[n_new++] = s->cls[k].pin;
         }
-    int cost = compare_cost(s, destroyed, ops, busy);
+    int cost = compare_cost(s, destroyed, busy);
     if (cost > 0)
         return;
     unsigned char start[MIG_MAX_GI];
@@ -237,7 +241,6 @@ static void leaf(search *s)
         return;
     s->found = true;
     s->best_destroyed = destroyed;
-    s->best_ops = ops;
     s->best_busy = busy;
     memcpy(s->best_score, score, sizeof score);
     memcpy(s->best_assign, s->assign, sizeof s->assign);

@@ -62,8 +62,8 @@ typedef struct {
  * selected=false (left untouched).
  *
  * Errors: MIG_ERR_INPUT when a key names a profile the model does not have
- * (or a CI profile not valid in its GI); the message starts with the key's
- * "<line>:<col>: " (cfg_config does not know its file: the caller adds it
+ * (or a CI profile not valid in its GI), with the key's line and column in
+ * e->line/e->col (cfg_config does not know its file: the caller adds it
  * with reconcile_error_in_file). Counts that cannot fit on the model (too
  * many instances, slices that do not add up, no placement for all of them
  * together, a GPU that is not MIG capable) are not an input error: the
@@ -71,8 +71,9 @@ typedef struct {
 int desired_from_config(const cfg_config *c, const mig_gpu_state *g, mig_desired_gpu *out,
                         mig_error *e);
 
-/* Turn an error message that starts with "<line>:<col>: " into
- * "<path>:<line>:<col>: " (any other message gets "<path>: "). */
+/* Attribute an error to the config file `path`: one with a position
+ * (e->line set, no file yet) gets e->file = path; one without gets the
+ * prefix "<path>: ". No text is parsed. */
 void reconcile_error_in_file(mig_error *e, const char *path);
 
 /* Does g already satisfy d? GIs are compared as a structure: the same GI

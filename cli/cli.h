@@ -21,6 +21,7 @@ typedef struct {
     const char *backend;  /* --backend or $MIGCTL_BACKEND; NULL = default */
     const char *sim_path; /* --sim FILE or $MIGCTL_SIM_STATE */
     bool color;           /* stdout is a TTY and --no-color not given */
+    const char *nvml_lib; /* $MIGCTL_NVML_LIB: the NVML library to load; NULL: default */
 } cli_globals;
 
 typedef int (*cli_verb_fn)(int argc, char **argv, cli_globals *g);
@@ -73,7 +74,9 @@ void cli_print_json(json_t *root);
  * selectors of config c that name GPUs this backend does not have. */
 void cli_warn_unmatched(const char *verb, const char *file, const cfg_config *c, mig_backend *b);
 
-/* Print "migctl: <verb>: <message>" to stderr and return the exit code. */
+/* Print "migctl: <verb>: <message>" to stderr (the message as
+ * mig_error_format renders it, with file:line:col when the error has a
+ * position) and return the exit code. */
 int cli_report(const char *verb, const mig_error *e);
 
 /* Usage error: print "migctl <verb>: <message>\nTry 'migctl <verb> --help'." and return 2. */
@@ -86,5 +89,17 @@ int cli_option_error(const char *verb, int c, char **argv);
 
 /* Parse a non-negative integer argument; false on junk or overflow. */
 bool cli_parse_uint(const char *s, unsigned *out);
+
+/* The one way a verb starts parsing its argv: optind = 0, glibc's full reset
+ * (optind = 1 keeps a half-read cluster such as "-Zq" from main's or an
+ * earlier verb's scan, and the error then names the wrong word), and
+ * opterr = 0 so that the verb reports errors itself with cli_option_error. */
+void cli_getopt_reset(void);
+
+/* Return convention of the verbs' option parsers (util/err.h's): 0 means
+ * "parsed, run the verb"; -1 means "stop now" with the exit code in *code
+ * (0 after --help, 2 after a usage error). cli_stop(code, v) sets *code = v
+ * and returns -1, so a parser can write `return cli_stop(code, cli_usage_error(...))`. */
+int cli_stop(int *code, int exit_code);
 
 #endif

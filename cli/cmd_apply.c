@@ -15,7 +15,7 @@
 #include "cli/cli.h"
 #include "apply/apply.h"
 #include "apply/lock.h"
-#include "apply/plan_print.h"
+#include "cli/render.h"
 
 static void apply_usage(FILE *out)
 {
@@ -58,7 +58,7 @@ typedef struct {
     bool dry_run, force, reset, json, no_wait;
 } apply_args;
 
-static int parse_args(int argc, char **argv, apply_args *a)
+static int parse_args(int argc, char **argv, apply_args *a, int *code)
 {
     enum { O_DRY = 256, O_FORCE, O_RESET, O_TIMEOUT, O_JOURNAL, O_LOCK, O_NOWAIT, O_JSON };
     static const struct option longs[] = {
@@ -77,8 +77,7 @@ static int parse_args(int argc, char **argv, apply_args *a)
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0}};
     a->hook_timeout_s = HOOK_DEFAULT_TIMEOUT_S;
-    optind = 1;
-    opterr = 0;
+    cli_getopt_reset();
     int c;
     while ((c = getopt_long(argc, argv, ":f:c:k:h", longs, NULL)) != -1) {
         switch (c) {
@@ -95,19 +94,18 @@ static int parse_args(int argc, char **argv, apply_args *a)
         case O_TIMEOUT:
             if (!cli_parse_uint(optarg, &a->hook_timeout_s) || a->hook_timeout_s == 0 ||
                 a->hook_timeout_s > 86400)
-                return cli_usage_error("apply", "--hook-timeout needs seconds (1-86400), not '%s'",
-                                       optarg);
+                return cli_stop(code, cli_usage_error("apply", "--hook-timeout needs seconds (1-86400), not '%s'",
+                                       optarg));
             break;
-        case 'h': apply_usage(stdout); return 0;
-        case ':': return cli_usage_error("apply", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("apply", "unknown option '%s'", argv[optind - 1]);
+        case 'h': apply_usage(stdout); return cli_stop(code, 0);
+        default: return cli_stop(code, cli_option_error("apply", c, argv));
         }
     }
     if (optind < argc)
-        return cli_usage_error("apply", "unexpected argument '%s'", argv[optind]);
+        return cli_stop(code, cli_usage_error("apply", "unexpected argument '%s'", argv[optind]));
     if (!a->config_file)
-        return cli_usage_error("apply", "a config file is required (-f FILE)");
-    return -1; /* carry on */
+        return cli_stop(code, cli_usage_error("apply", "a config file is required (-f FILE)"));
+    return 0;
 }
 
 /* ------------------------------------------------------------ printing */
@@ -116,7 +114,7 @@ static void print_plan(FILE *out, const apply_session *s, const char *config_nam
 {
     fprintf(out, "Plan for config '%s': %u operation%s\n", config_name, s->plan.n_ops,
             s->plan.n_ops == 1 ? "" : "s");
-    plan_print(out, &s->plan, s->before, s->n_gpus, color);
+    render_plan(out, &s->plan, s->before, s->n_gpus, color);
 }
 
 static void print_outcome(FILE *out, const apply_session *s, const apply_report *r)
@@ -239,7 +237,7 @@ static int finish(const apply_args *a, const apply_session *s, const apply_repor
     }
     if (r->result == APPLY_REFUSED || r->result == APPLY_PENDING_RESET ||
         r->result == APPLY_FAILED)
-        fprintf(stderr, "migctl: apply: %s\n", r->error.msg);
+        cli_report("apply", &r->error);
     return apply_exit_code(r);
 }
 
@@ -299,18 +297,17 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
         .dry_run = a->dry_run,
         .force = a->force,
         .reset = a->reset,
-        .progress = a->json ? stderr : stdout,
+        .on_progress = render_apply_progress,
+        .progress_ctx = a->json ? stderr : stdout,
         .cancel = &interrupted,
     };
     res->have_session = true;
     if (apply_prepare(res->b, c, &o, &res->s, &e) < 0) {
-        unsigned line, col;
-        int used = 0;
-        /* "line:col: ..." is a place in the config: "file:line:col: ...".
-         * Other input errors (a journal in the way) are not about the file. */
-        if (e.kind == MIG_ERR_INPUT && sscanf(e.msg, "%u:%u:%n", &line, &col, &used) == 2 &&
-            used > 0)
-            reconcile_error_in_file(&e, strcmp(a->config_file, "-") ? a->config_file : "<stdin>");
+        /* An error with a line in the config (a key the model does not
+         * have) is a place in the config file: name the file. Other input
+         * errors (a journal in the way) are not about the file. */
+        if (e.kind == MIG_ERR_INPUT && e.line && !e.file[0])
+            reconcile_error_in_file(&e, res->cfg.path ? res->cfg.path : a->config_file);
         return early_failure(a, &e);
     }
     if (res->s.stale_journal)
@@ -328,8 +325,8 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
 int cmd_apply(int argc, char **argv, cli_globals *g)
 {
     apply_args a = {0};
-    int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
+    int rc;
+    if (parse_args(argc, argv, &a, &rc) < 0)
         return rc;
     apply_resources res = {.lock_fd = -1};
     rc = run(&a, g, &res);

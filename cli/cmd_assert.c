@@ -52,7 +52,7 @@ static void usage(FILE *out)
 }
 
 /* 0 parsed, -1 --help shown, else the exit code of a usage error. */
-static int parse_opts(int argc, char **argv, assert_opts *o)
+static int parse_opts(int argc, char **argv, assert_opts *o, int *code)
 {
     static const struct option longs[] = {
         {"config-file", required_argument, NULL, 'f'},
@@ -63,23 +63,21 @@ static int parse_opts(int argc, char **argv, assert_opts *o)
         {NULL, 0, NULL, 0},
     };
     int c;
-    optind = 1;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":f:c:h", longs, NULL)) != -1) {
         switch (c) {
         case 'f': o->file = optarg; break;
         case 'c': o->config = optarg; break;
         case 'p': o->placements = true; break;
         case 'j': o->json = true; break;
-        case 'h': usage(stdout); return -1;
-        case ':': return cli_usage_error(VERB, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]);
+        case 'h': usage(stdout); return cli_stop(code, 0);
+        default: return cli_stop(code, cli_option_error(VERB, c, argv));
         }
     }
     if (optind < argc)
-        return cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]);
+        return cli_stop(code, cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]));
     if (!o->file)
-        return cli_usage_error(VERB, "-f FILE is required");
+        return cli_stop(code, cli_usage_error(VERB, "-f FILE is required"));
     return 0;
 }
 
@@ -197,9 +195,9 @@ static int print_json(const gpu_verdict *v, unsigned n, const char *config, bool
 int cmd_assert(int argc, char **argv, cli_globals *g)
 {
     assert_opts o = {0};
-    int rc = parse_opts(argc, argv, &o);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    int rc;
+    if (parse_opts(argc, argv, &o, &rc) < 0)
+        return rc;
     mig_error e = {0};
     cfg_file f;
     if (cfg_parse_file(o.file, &f, &e) < 0)

@@ -205,8 +205,7 @@ int cmd_create(int argc, char **argv, cli_globals *g)
     create_args a = {0};
     bool have_gpu = false;
     int c;
-    optind = 0;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":i:Ch", opts, NULL)) != -1) {
         switch (c) {
         case 'i':

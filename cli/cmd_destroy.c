@@ -65,12 +65,14 @@ static int check_targets(const destroy_args *a, const mig_gpu_state *st, mig_err
         const mig_ci_state *ci = &gi->ci[k];
         if (a->have_ci && ci->id != a->ci)
             continue;
-        if (ci->procs_unknown && !ci->n_procs && !a->force)
+        /* The busy policy is model/gpu_state.c's (processes, or the driver
+         * cannot say); only the wording differs by why. */
+        if (ci_state_busy(ci) && !a->force && !ci->n_procs)
             return mig_fail(e, MIG_ERR_REFUSED,
                             "GPU %u GPU instance %u compute instance %u may be busy (the driver "
                             "cannot list processes): not destroyed without --force",
                             a->gpu, a->gi, ci->id);
-        if (ci->n_procs && !a->force)
+        if (ci_state_busy(ci) && !a->force)
             return mig_fail(e, MIG_ERR_REFUSED,
                             "GPU %u GPU instance %u compute instance %u is busy (%u process%s): "
                             "not destroyed (stop the processes first; --force does not stop "
@@ -146,8 +148,7 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
     destroy_args a = {0};
     bool have_gpu = false, have_gi = false;
     int c;
-    optind = 0;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/config_output.h"
 #include "config/migparted.h"
 
 static void usage(FILE *out)
@@ -29,63 +30,51 @@ static void usage(FILE *out)
 
 typedef struct {
     bool placements;
-    bool json;
     const char *label;
-    const char *output;
+    cli_config_out out;
 } export_opts;
 
-static int parse_args(int argc, char **argv, export_opts *o)
+static int parse_args(int argc, char **argv, export_opts *o, int *code)
 {
     static const struct option longs[] = {
-        {"placements", no_argument, NULL, 'p'},  {"output-format", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},        {"config-label", required_argument, NULL, 'l'},
-        {"output", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+        {"placements", no_argument, NULL, 'p'}, {"config-label", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},       CLI_CONFIG_OUT_LONGS,
         {NULL, 0, NULL, 0},
     };
-    optind = 1;
-    opterr = 0;
+    cli_getopt_reset();
     int c;
-    while ((c = getopt_long(argc, argv, ":po:l:f:h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":pl:h" CLI_CONFIG_OUT_SHORTS, longs, NULL)) != -1) {
+        int used = cli_config_out_option("export", c, optarg, &o->out, code);
+        if (used < 0)
+            return -1;
+        if (used)
+            continue;
         switch (c) {
         case 'p':
             o->placements = true;
             break;
-        case 'o':
-            if (strcmp(optarg, "yaml") && strcmp(optarg, "json"))
-                return cli_usage_error("export", "unknown output format '%s'; expected yaml or json",
-                                       optarg);
-            o->json = !strcmp(optarg, "json");
-            break;
-        case 'j':
-            o->json = true;
-            break;
         case 'l':
             if (!*optarg)
-                return cli_usage_error("export", "empty config label");
+                return cli_stop(code, cli_usage_error("export", "empty config label"));
             o->label = optarg;
-            break;
-        case 'f':
-            o->output = strcmp(optarg, "-") ? optarg : NULL; /* '-': standard output */
             break;
         case 'h':
             usage(stdout);
-            return 0;
-        case ':':
-            return cli_usage_error("export", "%s needs a value", argv[optind - 1]);
+            return cli_stop(code, 0);
         default:
-            return cli_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+            return cli_stop(code, cli_option_error("export", c, argv));
         }
     }
     if (optind < argc)
-        return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
-    return -1;
+        return cli_stop(code, cli_usage_error("export", "unexpected argument '%s'", argv[optind]));
+    return 0;
 }
 
 int cmd_export(int argc, char **argv, cli_globals *g)
 {
     export_opts o = {0};
-    int code = parse_args(argc, argv, &o);
-    if (code >= 0)
+    int code;
+    if (parse_args(argc, argv, &o, &code) < 0)
         return code;
     mig_error e = {0};
     mig_backend *b = NULL;
@@ -97,11 +86,8 @@ int cmd_export(int argc, char **argv, cli_globals *g)
         rc = cli_read_states(b, &states, &n, &e);
     if (rc == 0)
         rc = cfg_from_states(states, n, o.placements, o.label, &f, &e);
-    if (rc == 0)
-        rc = cfg_write(o.output, &f, o.json, &e);
-    cfg_free(&f);
     free(states);
     if (b)
         backend_close(b);
-    return rc < 0 ? cli_report("export", &e) : 0;
+    return cli_config_out_finish("export", &o.out, &f, rc, &e);
 }

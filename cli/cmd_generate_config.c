@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/config_output.h"
 #include "config/migparted.h"
 
 #define GEN_MAX_MODELS 64
@@ -32,13 +33,12 @@ static void usage(FILE *out)
 }
 
 typedef struct {
-    bool json;
-    const char *output;
+    cli_config_out out;
     unsigned n_models;
     const mig_model *models[GEN_MAX_MODELS];
 } gen_opts;
 
-static int add_models(gen_opts *o, const char *arg)
+static int add_models(gen_opts *o, const char *arg, int *code)
 {
     char buf[512];
     snprintf(buf, sizeof buf, "%s", arg);
@@ -46,57 +46,48 @@ static int add_models(gen_opts *o, const char *arg)
     for (char *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         const mig_model *m = mig_model_by_name(name);
         if (!m)
-            return cli_usage_error("generate-config",
-                                   "unknown model '%s'; expected a name from 'migctl models'", name);
+            return cli_stop(code, cli_usage_error("generate-config",
+                                   "unknown model '%s'; expected a name from 'migctl models'", name));
         if (o->n_models == GEN_MAX_MODELS)
-            return cli_usage_error("generate-config", "too many models (at most %d)",
-                                   GEN_MAX_MODELS);
+            return cli_stop(code, cli_usage_error("generate-config", "too many models (at most %d)",
+                                   GEN_MAX_MODELS));
         o->models[o->n_models++] = m;
     }
-    return -1;
+    return 0;
 }
 
-static int parse_args(int argc, char **argv, gen_opts *o)
+static int parse_args(int argc, char **argv, gen_opts *o, int *code)
 {
     static const struct option longs[] = {
-        {"model", required_argument, NULL, 'm'}, {"output-format", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},        {"output", required_argument, NULL, 'f'},
-        {"output-file", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+        {"model", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        CLI_CONFIG_OUT_LONGS,
         {NULL, 0, NULL, 0},
     };
-    optind = 1;
-    opterr = 0;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":m:o:f:h", longs, NULL)) != -1) {
+    cli_getopt_reset();
+    int c;
+    while ((c = getopt_long(argc, argv, ":m:h" CLI_CONFIG_OUT_SHORTS, longs, NULL)) != -1) {
+        int used = cli_config_out_option("generate-config", c, optarg, &o->out, code);
+        if (used < 0)
+            return -1;
+        if (used)
+            continue;
         switch (c) {
         case 'm':
-            if ((rc = add_models(o, optarg)) >= 0)
-                return rc;
-            break;
-        case 'o':
-            if (strcmp(optarg, "yaml") && strcmp(optarg, "json"))
-                return cli_usage_error("generate-config",
-                                       "unknown output format '%s'; expected yaml or json", optarg);
-            o->json = !strcmp(optarg, "json");
-            break;
-        case 'j':
-            o->json = true;
-            break;
-        case 'f':
-            o->output = strcmp(optarg, "-") ? optarg : NULL; /* '-': standard output */
+            if (add_models(o, optarg, code) < 0)
+                return -1;
             break;
         case 'h':
             usage(stdout);
-            return 0;
-        case ':':
-            return cli_usage_error("generate-config", "%s needs a value", argv[optind - 1]);
+            return cli_stop(code, 0);
         default:
-            return cli_usage_error("generate-config", "unknown option '%s'", argv[optind - 1]);
+            return cli_stop(code, cli_option_error("generate-config", c, argv));
         }
     }
     if (optind < argc)
-        return cli_usage_error("generate-config", "unexpected argument '%s'", argv[optind]);
-    return -1;
+        return cli_stop(code, cli_usage_error("generate-config", "unexpected argument '%s'",
+                                              argv[optind]));
+    return 0;
 }
 
 /* The models of the MIG-capable GPUs the backend sees. */
@@ -124,16 +115,13 @@ static int models_present(cli_globals *g, gen_opts *o, mig_error *e)
 int cmd_generate_config(int argc, char **argv, cli_globals *g)
 {
     gen_opts o = {0};
-    int code = parse_args(argc, argv, &o);
-    if (code >= 0)
+    int code;
+    if (parse_args(argc, argv, &o, &code) < 0)
         return code;
     mig_error e = {0};
     cfg_file f = {0};
     int rc = o.n_models ? 0 : models_present(g, &o, &e);
     if (rc == 0)
         rc = cfg_generate(o.models, o.n_models, &f, &e);
-    if (rc == 0)
-        rc = cfg_write(o.output, &f, o.json, &e);
-    cfg_free(&f);
-    return rc < 0 ? cli_report("generate-config", &e) : 0;
+    return cli_config_out_finish("generate-config", &o.out, &f, rc, &e);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/draw.h"
+#include "cli/render.h"
 #include "model/catalogue.h"
 #include "model/layout.h"
 
@@ -43,7 +43,7 @@ static void usage(FILE *out)
             "  --count           print only the number of maximal layouts\n");
 }
 
-static int parse_opts(int argc, char **argv, layouts_opts *o)
+static int parse_opts(int argc, char **argv, layouts_opts *o, int *code)
 {
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},    {"profiles", required_argument, NULL, 'p'},
@@ -52,7 +52,7 @@ static int parse_opts(int argc, char **argv, layouts_opts *o)
         {NULL, 0, NULL, 0},
     };
     int c;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":m:h", longs, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
@@ -60,17 +60,16 @@ static int parse_opts(int argc, char **argv, layouts_opts *o)
         case 'a': o->all_profiles = true; break;
         case 'j': o->json = true; break;
         case 'c': o->count = true; break;
-        case 'h': usage(stdout); return 1;
-        case ':': return cli_usage_error(VERB, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]);
+        case 'h': usage(stdout); return cli_stop(code, 0);
+        default: return cli_stop(code, cli_option_error(VERB, c, argv));
         }
     }
     if (optind < argc)
-        return cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]);
+        return cli_stop(code, cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]));
     if (!o->model)
-        return cli_usage_error(VERB, "--model NAME is required");
+        return cli_stop(code, cli_usage_error(VERB, "--model NAME is required"));
     if (o->all_profiles && o->profiles)
-        return cli_usage_error(VERB, "--all-profiles and --profiles exclude each other");
+        return cli_stop(code, cli_usage_error(VERB, "--all-profiles and --profiles exclude each other"));
     return 0;
 }
 
@@ -191,9 +190,9 @@ static void print_text(const mig_model *m, const layout_list *list, const bool *
 int cmd_layouts(int argc, char **argv, cli_globals *g)
 {
     layouts_opts o = {0};
-    int rc = parse_opts(argc, argv, &o);
-    if (rc)
-        return rc == 1 ? 0 : rc;
+    int rc;
+    if (parse_opts(argc, argv, &o, &rc) < 0)
+        return rc;
     mig_error e = {0};
     const mig_model *m = mig_model_find(o.model, &e);
     if (!m)

@@ -165,8 +165,7 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
     mode_args a = {0};
     bool have_gpu = false;
     int c;
-    optind = 0;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':

@@ -100,12 +100,12 @@ int cmd_models(int argc, char **argv, cli_globals *g)
     };
     bool json = false;
     int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
         switch (c) {
         case 'j': json = true; break;
         case 'h': usage(stdout); return 0;
-        default: return cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error(VERB, c, argv);
         }
     }
     if (optind < argc)

@@ -347,8 +347,7 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
     const char *wpath = NULL, *fpath = NULL, *apath = NULL, *emit = NULL;
     bool live = false, json = false, k8s = false;
     int c;
-    optind = 1;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":w:f:a:h", opts, NULL)) != -1) {
         switch (c) {
         case 'w': wpath = optarg; break;

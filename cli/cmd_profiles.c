@@ -56,7 +56,7 @@ static void usage(FILE *out)
             "                    (JSON: \"compute_instance_profiles\" per profile)\n");
 }
 
-static int parse_opts(int argc, char **argv, profiles_opts *o)
+static int parse_opts(int argc, char **argv, profiles_opts *o, int *code)
 {
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'}, {"id", required_argument, NULL, 'i'},
@@ -65,34 +65,33 @@ static int parse_opts(int argc, char **argv, profiles_opts *o)
         {NULL, 0, NULL, 0},
     };
     int c;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":m:i:h", longs, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'i':
             if (!cli_parse_uint(optarg, &o->gpu))
-                return cli_usage_error(VERB, "-i needs a GPU index, got '%s'", optarg);
+                return cli_stop(code, cli_usage_error(VERB, "-i needs a GPU index, got '%s'", optarg));
             o->have_gpu = true;
             break;
         case 'j': o->json = true; break;
         case 's': o->smi = true; break;
         case 'c': o->ci = true; break;
-        case 'h': usage(stdout); return 1;
-        case ':': return cli_usage_error(VERB, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]);
+        case 'h': usage(stdout); return cli_stop(code, 0);
+        default: return cli_stop(code, cli_option_error(VERB, c, argv));
         }
     }
     if (optind < argc)
-        return cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]);
+        return cli_stop(code, cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]));
     if (!o->model && !o->have_gpu)
-        return cli_usage_error(VERB, "give --model NAME or -i N");
+        return cli_stop(code, cli_usage_error(VERB, "give --model NAME or -i N"));
     if (o->model && o->have_gpu)
-        return cli_usage_error(VERB, "--model and -i exclude each other");
+        return cli_stop(code, cli_usage_error(VERB, "--model and -i exclude each other"));
     if (o->json && o->smi)
-        return cli_usage_error(VERB, "--json and --smi exclude each other");
+        return cli_stop(code, cli_usage_error(VERB, "--json and --smi exclude each other"));
     if (o->smi && o->ci)
-        return cli_usage_error(VERB, "--ci has no nvidia-smi form here (nvidia-smi lists CI "
-                                     "profiles only per live GPU instance)");
+        return cli_stop(code, cli_usage_error(VERB, "--ci has no nvidia-smi form here (nvidia-smi lists CI "
+                                     "profiles only per live GPU instance)"));
     return 0;
 }
 
@@ -310,9 +309,9 @@ static int print_json(const profiles_view *v, bool with_ci)
 int cmd_profiles(int argc, char **argv, cli_globals *g)
 {
     profiles_opts o = {0};
-    int rc = parse_opts(argc, argv, &o);
-    if (rc)
-        return rc == 1 ? 0 : rc;
+    int rc;
+    if (parse_opts(argc, argv, &o, &rc) < 0)
+        return rc;
     profiles_view *v = calloc(1, sizeof *v);
     mig_error e = {0};
     if (!v) {

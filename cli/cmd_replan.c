@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/draw.h"
+#include "cli/render.h"
 #include "cli/plan_output.h"
 #include "integrate/k8s/k8s.h"
 #include "config/workload.h"
@@ -212,8 +212,7 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
     const char *wpath = NULL, *fpath = NULL, *emit = NULL;
     bool live = false, json = false, k8s = false;
     int c;
-    optind = 1;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":w:f:h", opts, NULL)) != -1) {
         switch (c) {
         case 'w': wpath = optarg; break;

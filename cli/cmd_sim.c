@@ -413,8 +413,7 @@ int cmd_sim(int argc, char **argv, cli_globals *g)
         const char *path = NULL;
         if (!help && need_path(g, &path))
             return 2;
-        optind = 0; /* restart getopt for the subcommand's own argv */
-        opterr = 0;
+        cli_getopt_reset(); /* restart getopt for the subcommand's own argv */
         return subs[i].fn(argc - 1, argv + 1, path);
     }
     return cli_usage_error("sim", "unknown subcommand '%s' (init, procs, fault, reboot, show, load, health)",

@@ -1,7 +1,7 @@
 /*
  * cmd_status.c: `migctl status [-i N] [--json]`, every GPU with its GPU
  * instances, compute instances, MIG device UUIDs and busy state, each GPU
- * drawn as a slot map (cli/draw.h), under a first line naming the backend
+ * drawn as a slot map (cli/render.h), under a first line naming the backend
  * that answered. Everything printed comes from backend operations, so the
  * nvml backend (a real GPU, or the shim) prints the same thing for the same
  * state. Instances are listed by id so that both backends agree on order.
@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
-#include "cli/draw.h"
+#include "cli/render.h"
 #include "metrics/metrics.h"
 #include "model/gpu_state.h"
 
@@ -60,22 +60,6 @@ static const char *gi_name(const mig_gpu_state *g, const mig_gi_state *gi)
     return p ? p->name : "?";
 }
 
-static bool gi_procs_unknown(const mig_gi_state *gi)
-{
-    for (unsigned k = 0; k < gi->n_ci; k++)
-        if (gi->ci[k].procs_unknown)
-            return true;
-    return false;
-}
-
-static unsigned gi_procs(const mig_gi_state *gi)
-{
-    unsigned n = 0;
-    for (unsigned k = 0; k < gi->n_ci; k++)
-        n += gi->ci[k].n_procs;
-    return n;
-}
-
 /* ------------------------------------------------------------ JSON */
 
 static json_t *ci_json(const mig_gpu_state *g, const mig_gi_state *gi, const mig_ci_state *ci)
@@ -106,8 +90,7 @@ static json_t *gpu_json(const mig_gpu_state *g)
             gis, json_pack("{s:i,s:s,s:i,s:{s:i,s:i},s:b,s:i,s:o}", "id", (int)gi->id, "profile",
                            gi_name(g, gi), "profile_id", (int)gi->profile_id, "placement",
                            "start", (int)gi->start, "size", (int)gi->size, "busy",
-                           gi_procs(gi) > 0 || gi_procs_unknown(gi), "procs", (int)gi_procs(gi), "compute_instances",
-                           cis));
+                           gi_state_busy(gi), "procs", (int)gi_state_procs(gi), "compute_instances", cis));
     }
     json_t *j = json_pack("{s:i,s:s,s:s,s:o,s:s,s:s,s:{s:b,s:b},s:b,s:i}", "index",
                           (int)g->index, "uuid", g->uuid, "name", g->name, "model",
@@ -183,12 +166,12 @@ static void print_gpu_text(const mig_gpu_state *g, bool color)
             if (g->model)
                 ci_state_name(g->model, gi, ci, name, sizeof name);
             printf("         CI %u  %-14s %s  ", ci->id, name, ci->uuid);
-            if (ci->n_procs)
-                printf("busy (%u process%s)\n", ci->n_procs, ci->n_procs == 1 ? "" : "es");
-            else if (ci->procs_unknown)
-                printf("busy? (the driver cannot list processes: treated as busy)\n");
-            else
+            if (!ci_state_busy(ci))
                 printf("idle\n");
+            else if (ci->n_procs)
+                printf("busy (%u process%s)\n", ci->n_procs, ci->n_procs == 1 ? "" : "es");
+            else /* busy with no process counted: the driver cannot list them */
+                printf("busy? (the driver cannot list processes: treated as busy)\n");
         }
     }
 }
@@ -228,8 +211,7 @@ int cmd_status(int argc, char **argv, cli_globals *g)
     bool json = false, one = false;
     unsigned only = 0;
     int c;
-    optind = 0;
-    opterr = 0;
+    cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':

@@ -16,7 +16,18 @@
 
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e)
 {
-    return backend_open(g->backend, g->sim_path, out, e);
+    /* The NVML shim (libnvidia-ml.so.1 over the simulator) stands in for
+     * the driver and, like a driver, has its own configuration: it finds its
+     * state file through MIGCTL_SIM_STATE. A --sim FILE given on the command
+     * line must reach it, so the CLI, which owns the process environment,
+     * exports it here, before the library is loaded; no layer below cli/
+     * reads or sets the environment. With the sim backend this is harmless
+     * (the path is passed down anyway) and keeps hooks, which inherit the
+     * environment, pointed at the same simulator. */
+    if (g->sim_path && *g->sim_path && setenv("MIGCTL_SIM_STATE", g->sim_path, 1) < 0)
+        return mig_fail(e, MIG_ERR_SYSTEM, "cannot export MIGCTL_SIM_STATE for the NVML shim");
+    mig_backend_options o = {.which = g->backend, .sim_path = g->sim_path, .nvml_lib = g->nvml_lib};
+    return backend_open(&o, out, e);
 }
 
 static void say_waiting(const char *path, long holder, void *ctx)
@@ -114,7 +125,8 @@ void cli_warn_unmatched(const char *verb, const char *file, const cfg_config *c,
 
 int cli_report(const char *verb, const mig_error *e)
 {
-    fprintf(stderr, "migctl: %s: %s\n", verb, e->msg);
+    char text[sizeof e->file + sizeof e->msg + 32];
+    fprintf(stderr, "migctl: %s: %s\n", verb, mig_error_format(e, text, sizeof text));
     int code = mig_error_exit_code(e);
     return code ? code : 3;
 }
@@ -151,4 +163,16 @@ bool cli_parse_uint(const char *s, unsigned *out)
         return false;
     *out = (unsigned)v;
     return true;
+}
+
+void cli_getopt_reset(void)
+{
+    optind = 0;
+    opterr = 0;
+}
+
+int cli_stop(int *code, int exit_code)
+{
+    *code = exit_code;
+    return -1;
 }

@@ -18,188 +18,48 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "config/yamldoc.h"
 #include "model/profile_name.h"
 
-/* ---------------------------------------------------------------- YAML helpers */
+/* ---------------------------------------------------------------- YAML */
 
-typedef struct {
-    yaml_document_t doc;
-    const char *path;
-    mig_error *e;
-} yctx;
+/* Every YAML helper is config/yamldoc.h's (one set for every reader); these
+ * two only say how this file's maps are walked. */
 
-static int fail_at(yctx *y, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Workload, GPU and node maps have a dozen keys at most; the cap keeps
+ * yd_key's pairwise duplicate check cheap on a hostile input. */
+#define WL_MAX_MAP_KEYS 64
 
-static int fail_at(yctx *y, const yaml_node_t *n, const char *fmt, ...)
+/* A map of at most WL_MAX_MAP_KEYS: `what` names it in messages. */
+static int want_map(yd_doc *y, const yaml_node_t *n, const char *what)
 {
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return mig_fail(y->e, MIG_ERR_INPUT, "%s:%zu:%zu: %s", y->path, n->start_mark.line + 1,
-                    n->start_mark.column + 1, msg);
-}
-
-static yaml_node_t *node(yctx *y, int id)
-{
-    return yaml_document_get_node(&y->doc, id);
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static bool is_null(const yaml_node_t *n)
-{
-    const char *s = scalar(n);
-    return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-           (!*s || !strcmp(s, "~") || !strcmp(s, "null"));
-}
-
-static int want_scalar(yctx *y, const yaml_node_t *n, const char *what, const char **out)
-{
-    if (n->type != YAML_SCALAR_NODE || is_null(n))
-        return fail_at(y, n, "%s: expected a value", what);
-    *out = scalar(n);
-    return 0;
-}
-
-static int want_string(yctx *y, const yaml_node_t *n, const char *what, char *buf, size_t len)
-{
-    const char *s = NULL;
-    if (want_scalar(y, n, what, &s) < 0)
+    if (yd_want_map(y, n, what, "a map (key: value)") < 0)
         return -1;
-    if (strlen(s) >= len)
-        return fail_at(y, n, "%s: longer than %zu characters", what, len - 1);
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            return fail_at(y, n, "%s: control character in the value", what);
-    snprintf(buf, len, "%s", s);
-    return 0;
-}
-
-static int want_uint(yctx *y, const yaml_node_t *n, const char *what, unsigned max,
-                     unsigned *out)
-{
-    const char *s = NULL;
-    if (want_scalar(y, n, what, &s) < 0)
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!isdigit((unsigned char)*s) || *end || errno || v > max)
-        return fail_at(y, n, "%s: expected a whole number 0..%u, got '%s'", what, max, s);
-    *out = (unsigned)v;
-    return 0;
-}
-
-static int want_bool(yctx *y, const yaml_node_t *n, const char *what, bool *out)
-{
-    const char *s = NULL;
-    if (want_scalar(y, n, what, &s) < 0)
-        return -1;
-    static const char *yes[] = {"true", "yes", "on"}, *no[] = {"false", "no", "off"};
-    for (int i = 0; i < 3; i++) {
-        if (!strcasecmp(s, yes[i]))
-            return *out = true, 0;
-        if (!strcasecmp(s, no[i]))
-            return *out = false, 0;
-    }
-    return fail_at(y, n, "%s: expected true or false, got '%s'", what, s);
-}
-
-static int want_kind(yctx *y, const yaml_node_t *n, yaml_node_type_t t, const char *what)
-{
-    if (n->type == t)
-        return 0;
-    return fail_at(y, n, "%s: expected a %s", what,
-                   t == YAML_MAPPING_NODE ? "mapping (key: value)" : "list");
-}
-
-/* Refuse a key seen twice in one mapping (libyaml keeps both). */
-static int check_duplicate_keys(yctx *y, const yaml_node_t *map)
-{
-    for (yaml_node_pair_t *a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top; a++)
-        for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
-            const char *ka = scalar(node(y, a->key)), *kb = scalar(node(y, b->key));
-            if (ka && kb && !strcmp(ka, kb))
-                return fail_at(y, node(y, a->key), "duplicate key '%s'", ka);
-        }
-    return 0;
-}
-
-static int load(yctx *y, const char *text, size_t len, const char *path, mig_error *e)
-{
-    yaml_parser_t p;
-    y->path = path;
-    y->e = e;
-    if (!yaml_parser_initialize(&p))
-        return mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot initialise the YAML parser", path);
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&p, &y->doc)) {
-        int rc = mig_fail(e, MIG_ERR_INPUT, "%s:%zu:%zu: %s", path, p.problem_mark.line + 1,
-                          p.problem_mark.column + 1, p.problem ? p.problem : "YAML error");
-        yaml_parser_delete(&p);
-        return rc;
-    }
-    yaml_parser_delete(&p);
-    return 0;
+    return yd_map_cap(y, n, what, WL_MAX_MAP_KEYS);
 }
 
 /* The list under the one top-level key `key`. */
-static int top_list(yctx *y, const char *key, yaml_node_t **list)
+static int top_list(yd_doc *y, const char *key, yaml_node_t **list)
 {
-    yaml_node_t *root = yaml_document_get_root_node(&y->doc);
+    yaml_node_t *root = yd_root(y);
     if (!root)
-        return mig_fail(y->e, MIG_ERR_INPUT, "%s:1:1: empty file: expected '%s:'", y->path, key);
-    if (want_kind(y, root, YAML_MAPPING_NODE, "the file") < 0 || check_duplicate_keys(y, root) < 0)
+        return yd_fail(y, NULL, "the file is empty; expected '%s:'", key);
+    if (want_map(y, root, "the file") < 0)
         return -1;
     *list = NULL;
     for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
          pr++) {
-        yaml_node_t *k = node(y, pr->key);
-        const char *ks = scalar(k);
-        if (!ks || strcmp(ks, key))
-            return fail_at(y, k, "unknown key '%s' (expected '%s')", ks ? ks : "?", key);
-        *list = node(y, pr->value);
+        const char *ks;
+        if (yd_key(y, pr, root, "the top level", &ks) < 0)
+            return -1;
+        if (strcmp(ks, key))
+            return yd_fail(y, yd_node(y, pr->key), "unknown key '%.60s' at the top level; "
+                                                    "expected '%s'", ks, key);
+        *list = yd_node(y, pr->value);
     }
     if (!*list)
-        return fail_at(y, root, "missing '%s:'", key);
-    return want_kind(y, *list, YAML_SEQUENCE_NODE, key);
-}
-
-static char *read_all(const char *path, size_t *len, mig_error *e)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f)
-        return mig_fail(e, MIG_ERR_INPUT, "%s: %s", path, strerror(errno)), NULL;
-    size_t cap = 4096, n = 0, r;
-    char *buf = malloc(cap);
-    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-        }
-    }
-    int err = ferror(f) ? errno : 0;
-    if (f != stdin)
-        fclose(f);
-    if (err == EISDIR)
-        return free(buf), mig_fail(e, MIG_ERR_INPUT, "%s: is a directory; expected a YAML file",
-                                   path), NULL;
-    if (!buf || err) {
-        free(buf);
-        return mig_fail(e, MIG_ERR_SYSTEM, "%s: read failed: %s", path,
-                        strerror(err ? err : ENOMEM)), NULL;
-    }
-    *len = n;
-    return buf;
+        return yd_fail(y, root, "missing '%s:'; expected '%s:' and a list", key, key);
+    return yd_want_list(y, *list, key, "a list");
 }
 
 /* ---------------------------------------------------------------- values */
@@ -262,50 +122,53 @@ int wl_parse_fraction(const char *text, double *out)
     return 0;
 }
 
-static int want_number(yctx *y, const yaml_node_t *n, const char *what, double *out)
+static int want_number(yd_doc *y, const yaml_node_t *n, const char *what, double *out)
 {
     const char *s = NULL;
-    if (want_scalar(y, n, what, &s) < 0)
+    if (yd_value(y, n, what, &s) < 0)
         return -1;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || *end || errno || !isfinite(v) || v < 0)
-        return fail_at(y, n, "%s: expected a non-negative number, got '%s'", what, s);
+        return yd_fail(y, n, "%s: expected a non-negative number, got '%s'", what, s);
     *out = v;
     return 0;
 }
 
 /* A profile name as a user writes it; the model check comes later, per model. */
-static int want_profile(yctx *y, const yaml_node_t *n, const char *what, char *buf, size_t len)
+static int want_profile(yd_doc *y, const yaml_node_t *n, const char *what, char *buf, size_t len)
 {
-    if (want_string(y, n, what, buf, len) < 0)
+    if (yd_value_copy(y, n, what, buf, len) < 0)
         return -1;
     mig_profile_name pn;
     mig_error pe = {0};
     if (mig_profile_name_parse(buf, &pn, &pe) < 0)
-        return fail_at(y, n, "%s: '%s' is not a MIG profile name (like 3g.40gb): %s", what, buf,
+        return yd_fail(y, n, "%s: '%s' is not a MIG profile name (like 3g.40gb): %s", what, buf,
                        pe.msg);
     if (pn.ci_slices)
-        return fail_at(y, n, "%s: '%s' names a compute instance; give the GPU-instance profile",
+        return yd_fail(y, n, "%s: '%s' names a compute instance; give the GPU-instance profile",
                        what, buf);
     return 0;
 }
 
 /* ---------------------------------------------------------------- workloads */
 
-static int parse_throughput(yctx *y, const yaml_node_t *map, wl_workload *w)
+static int parse_throughput(yd_doc *y, const yaml_node_t *map, wl_workload *w)
 {
-    if (want_kind(y, map, YAML_MAPPING_NODE, "throughput") < 0 || check_duplicate_keys(y, map) < 0)
+    if (want_map(y, map, "throughput") < 0)
         return -1;
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        yaml_node_t *k = node(y, pr->key), *v = node(y, pr->value);
+        yaml_node_t *k = yd_node(y, pr->key), *v = yd_node(y, pr->value);
         if (w->n_tput == WL_MAX_TPUT)
-            return fail_at(y, k, "throughput: at most %d figures", WL_MAX_TPUT);
+            return yd_fail(y, k, "throughput has more than %d figures; expected at most %d",
+                           WL_MAX_TPUT, WL_MAX_TPUT);
         wl_throughput *t = &w->tput[w->n_tput];
-        const char *ks = scalar(k);
-        if (ks && !strcasecmp(ks, "whole")) {
+        const char *ks;
+        if (yd_key(y, pr, map, "throughput", &ks) < 0)
+            return -1;
+        if (!strcasecmp(ks, "whole")) {
             snprintf(t->profile, sizeof t->profile, "whole");
         } else if (want_profile(y, k, "throughput key", t->profile, sizeof t->profile) < 0) {
             return -1;
@@ -319,66 +182,66 @@ static int parse_throughput(yctx *y, const yaml_node_t *map, wl_workload *w)
     return 0;
 }
 
-static int parse_isolation(yctx *y, const yaml_node_t *n, wl_isolation *out)
+static int parse_isolation(yd_doc *y, const yaml_node_t *n, wl_isolation *out)
 {
     const char *s = NULL;
-    if (want_scalar(y, n, "isolation", &s) < 0)
+    if (yd_value(y, n, "isolation", &s) < 0)
         return -1;
     for (int i = 0; i < 3; i++)
         if (!strcasecmp(s, wl_isolation_name((wl_isolation)i)))
             return *out = (wl_isolation)i, 0;
-    return fail_at(y, n, "isolation: expected required, preferred or none, got '%s'", s);
+    return yd_fail(y, n, "isolation: expected required, preferred or none, got '%s'", s);
 }
 
-static int parse_workload_key(yctx *y, const char *k, const yaml_node_t *v, wl_workload *w)
+static int parse_workload_key(yd_doc *y, const char *k, const yaml_node_t *v, wl_workload *w)
 {
     const char *s = NULL;
     if (!strcmp(k, "name"))
-        return want_string(y, v, "name", w->name, sizeof w->name);
+        return yd_value_copy(y, v, "name", w->name, sizeof w->name);
     if (!strcmp(k, "replicas"))
-        return want_uint(y, v, "replicas", 1000000, &w->replicas);
+        return yd_uint(y, v, "replicas", 1000000, &w->replicas);
     if (!strcmp(k, "gpus")) {
-        if (want_uint(y, v, "gpus", 64, &w->gpus) < 0)
+        if (yd_uint(y, v, "gpus", 64, &w->gpus) < 0)
             return -1;
-        return w->gpus ? 0 : fail_at(y, v, "gpus: at least 1");
+        return w->gpus ? 0 : yd_fail(y, v, "gpus: at least 1");
     }
     if (!strcmp(k, "memory")) {
-        if (want_scalar(y, v, "memory", &s) < 0)
+        if (yd_value(y, v, "memory", &s) < 0)
             return -1;
         if (wl_parse_memory(s, &w->memory_mib) < 0)
-            return fail_at(y, v, "memory: expected a size with a unit (12GiB, 12GB, 12000MiB), "
+            return yd_fail(y, v, "memory: expected a size with a unit (12GiB, 12GB, 12000MiB), "
                                  "got '%s'", s);
         return 0;
     }
     if (!strcmp(k, "compute")) {
-        if (want_scalar(y, v, "compute", &s) < 0)
+        if (yd_value(y, v, "compute", &s) < 0)
             return -1;
         if (wl_parse_fraction(s, &w->compute) < 0)
-            return fail_at(y, v, "compute: expected a share of one GPU in (0, 1]: 0.25, 25%% or "
+            return yd_fail(y, v, "compute: expected a share of one GPU in (0, 1]: 0.25, 25%% or "
                                  "1/7, got '%s' (use sms: for an SM count, gpus: for more)", s);
         return 0;
     }
     if (!strcmp(k, "sms")) {
-        if (want_uint(y, v, "sms", 100000, &w->sms) < 0)
+        if (yd_uint(y, v, "sms", 100000, &w->sms) < 0)
             return -1;
-        return w->sms ? 0 : fail_at(y, v, "sms: at least 1");
+        return w->sms ? 0 : yd_fail(y, v, "sms: at least 1");
     }
     if (!strcmp(k, "throughput"))
         return parse_throughput(y, v, w);
     if (!strcmp(k, "isolation"))
         return parse_isolation(y, v, &w->isolation);
     if (!strcmp(k, "p2p"))
-        return want_bool(y, v, "p2p", &w->p2p);
+        return yd_bool(y, v, "p2p", &w->p2p);
     if (!strcmp(k, "media"))
-        return want_bool(y, v, "media", &w->media);
+        return yd_bool(y, v, "media", &w->media);
     if (!strcmp(k, "bandwidth-bound"))
-        return want_bool(y, v, "bandwidth-bound", &w->bandwidth_bound);
+        return yd_bool(y, v, "bandwidth-bound", &w->bandwidth_bound);
     if (!strcmp(k, "profile"))
         return want_profile(y, v, "profile", w->profile, sizeof w->profile);
     return 1; /* unknown */
 }
 
-static int parse_workload(yctx *y, const yaml_node_t *map, wl_workload *w)
+static int parse_workload(yd_doc *y, const yaml_node_t *map, wl_workload *w)
 {
     memset(w, 0, sizeof *w);
     w->replicas = 1;
@@ -386,86 +249,95 @@ static int parse_workload(yctx *y, const yaml_node_t *map, wl_workload *w)
     w->isolation = WL_ISO_PREFERRED;
     w->line = (unsigned)map->start_mark.line + 1;
     w->col = (unsigned)map->start_mark.column + 1;
-    if (want_kind(y, map, YAML_MAPPING_NODE, "a workload") < 0 || check_duplicate_keys(y, map) < 0)
+    if (want_map(y, map, "a workload") < 0)
         return -1;
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        yaml_node_t *k = node(y, pr->key);
-        const char *ks = scalar(k);
-        int rc = ks ? parse_workload_key(y, ks, node(y, pr->value), w) : 1;
+        const char *ks;
+        if (yd_key(y, pr, map, "a workload", &ks) < 0)
+            return -1;
+        int rc = parse_workload_key(y, ks, yd_node(y, pr->value), w);
         if (rc < 0)
             return -1;
         if (rc > 0)
-            return fail_at(y, k, "unknown key '%s' in a workload (known: name, replicas, memory, "
-                                 "compute, sms, throughput, isolation, p2p, media, "
-                                 "bandwidth-bound, gpus, profile)", ks ? ks : "?");
+            return yd_fail(y, yd_node(y, pr->key),
+                           "unknown key '%.60s' in a workload; expected one of name, replicas, "
+                           "memory, compute, sms, throughput, isolation, p2p, media, "
+                           "bandwidth-bound, gpus, profile", ks);
     }
     if (!w->name[0])
-        return fail_at(y, map, "a workload needs a name");
+        return yd_fail(y, map, "a workload needs a name");
     if (w->compute > 0 && w->sms)
-        return fail_at(y, map, "workload '%s': give compute or sms, not both", w->name);
+        return yd_fail(y, map, "workload '%s': give compute or sms, not both", w->name);
     if (w->gpus > 1 && (w->profile[0] || w->compute > 0 || w->sms))
-        return fail_at(y, map, "workload '%s': gpus: %u asks for whole GPUs; profile, compute "
+        return yd_fail(y, map, "workload '%s': gpus: %u asks for whole GPUs; profile, compute "
                                "and sms do not apply", w->name, w->gpus);
     return 0;
 }
 
+static int wl_parse_doc(yd_doc *d, const char *path, wl_file *out);
+
 int wl_parse_string(const char *text, size_t len, const char *path, wl_file *out, mig_error *e)
 {
     memset(out, 0, sizeof *out);
-    yctx y;
-    if (load(&y, text, len, path, e) < 0)
+    yd_doc y;
+    if (yd_load_string(&y, text, len, path, "a workloads file", e) < 0)
         return -1;
+    int rc = wl_parse_doc(&y, path, out);
+    yd_free(&y);
+    return rc;
+}
+
+int wl_parse_file(const char *path, wl_file *out, mig_error *e)
+{
+    memset(out, 0, sizeof *out);
+    yd_doc y;
+    if (yd_load_file(&y, path, "workloads file", e) < 0)
+        return -1;
+    int rc = wl_parse_doc(&y, y.path, out);
+    yd_free(&y);
+    return rc;
+}
+
+static int wl_parse_doc(yd_doc *d, const char *path, wl_file *out)
+{
     int rc = -1;
     yaml_node_t *list;
-    if (top_list(&y, "workloads", &list) < 0)
+    if (top_list(d, "workloads", &list) < 0)
         goto done;
     size_t n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
     out->items = calloc(n ? n : 1, sizeof *out->items);
     out->path = strdup(path);
     if (!out->items || !out->path) {
-        mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+        yd_nomem(d);
         goto done;
     }
     unsigned long long instances = 0;
     for (size_t i = 0; i < n; i++) {
-        yaml_node_t *it = node(&y, list->data.sequence.items.start[i]);
-        if (parse_workload(&y, it, &out->items[i]) < 0)
+        yaml_node_t *it = yd_node(d, list->data.sequence.items.start[i]);
+        if (parse_workload(d, it, &out->items[i]) < 0)
             goto done;
         /* Memory grows with the instance count: bound the whole file, not
          * only each workload, so a hostile input cannot exhaust it. */
         instances += (unsigned long long)out->items[i].replicas *
                      (out->items[i].gpus ? out->items[i].gpus : 1);
         if (instances > WL_MAX_INSTANCES) {
-            fail_at(&y, it, "more than %u instances in all (replicas x gpus, summed over the "
+            yd_fail(d, it, "more than %u instances in all (replicas x gpus, summed over the "
                             "workloads); expected a fleet-sized demand", WL_MAX_INSTANCES);
             goto done;
         }
         for (size_t j = 0; j < i; j++)
             if (!strcmp(out->items[j].name, out->items[i].name)) {
-                fail_at(&y, it, "workload name '%s' used twice (first at line %u)",
-                        out->items[i].name, out->items[j].line);
+                yd_fail(d, it, "workload name '%s' used twice (first at line %u); expected "
+                                "each name once", out->items[i].name, out->items[j].line);
                 goto done;
             }
         out->n++;
     }
     rc = 0;
 done:
-    yaml_document_delete(&y.doc);
     if (rc < 0)
         wl_free(out);
-    return rc;
-}
-
-int wl_parse_file(const char *path, wl_file *out, mig_error *e)
-{
-    size_t len;
-    memset(out, 0, sizeof *out);
-    char *text = read_all(path, &len, e);
-    if (!text)
-        return -1;
-    int rc = wl_parse_string(text, len, strcmp(path, "-") ? path : "<stdin>", out, e);
-    free(text);
     return rc;
 }
 
@@ -499,53 +371,53 @@ const char *wl_isolation_name(wl_isolation i)
 /* ---------------------------------------------------------------- fleet */
 
 /* "3g.40gb@4" resolved against the GPU's model into a profile position. */
-static int parse_placement(yctx *y, const yaml_node_t *n, const mig_model *m, mig_gi_place *out)
+static int parse_placement(yd_doc *y, const yaml_node_t *n, const mig_model *m, mig_gi_place *out)
 {
     const char *s = NULL;
-    if (want_scalar(y, n, "layout entry", &s) < 0)
+    if (yd_value(y, n, "layout entry", &s) < 0)
         return -1;
     char prof[MIG_NAME_LEN];
     int start;
     mig_error pe = {0};
     if (mig_profile_ref_parse(s, prof, sizeof prof, &start, &pe) < 0)
-        return fail_at(y, n, "'%s' is not a placed profile like 3g.40gb@4: %s", s, pe.msg);
+        return yd_fail(y, n, "'%s' is not a placed profile like 3g.40gb@4: %s", s, pe.msg);
     const mig_gi_profile *p = mig_profile_by_name(m, prof);
     if (!p)
-        return fail_at(y, n, "%s has no profile '%s' (see migctl profiles --model %s)", m->name,
+        return yd_fail(y, n, "%s has no profile '%s' (see migctl profiles --model %s)", m->name,
                        prof, m->name);
     if (start < 0)
-        return fail_at(y, n, "'%s': give the placement, like %s@%u", s, prof, p->starts[0]);
+        return yd_fail(y, n, "'%s': give the placement, like %s@%u", s, prof, p->starts[0]);
     if (!layout_start_valid(p, (unsigned)start))
-        return fail_at(y, n, "'%s': %s cannot start at memory slice %d on %s", s, prof, start,
+        return yd_fail(y, n, "'%s': %s cannot start at memory slice %d on %s", s, prof, start,
                        m->name);
     out->profile = (unsigned char)mig_profile_pos(m, p);
     out->start = (unsigned char)start;
     return 0;
 }
 
-static int parse_layout(yctx *y, const yaml_node_t *list, fl_gpu *g)
+static int parse_layout(yd_doc *y, const yaml_node_t *list, fl_gpu *g)
 {
-    if (want_kind(y, list, YAML_SEQUENCE_NODE, "layout") < 0)
+    if (yd_want_list(y, list, "layout", "a list of placed profiles such as [\"3g.40gb@4\"]") < 0)
         return -1;
     size_t n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
     for (size_t i = 0; i < n; i++) {
-        yaml_node_t *it = node(y, list->data.sequence.items.start[i]);
+        yaml_node_t *it = yd_node(y, list->data.sequence.items.start[i]);
         if (g->layout.n == MIG_MAX_GI)
-            return fail_at(y, it, "layout: at most %d GPU instances", MIG_MAX_GI);
+            return yd_fail(y, it, "layout: at most %d GPU instances", MIG_MAX_GI);
         mig_gi_place pl;
         if (parse_placement(y, it, g->model, &pl) < 0)
             return -1;
         mig_fit f = layout_fits(g->model, &g->layout, pl.profile, pl.start);
         if (f != MIG_FIT_OK)
-            return fail_at(y, it, "layout: '%s' does not fit with the entries before it: %s",
-                           scalar(it), mig_fit_text(f));
+            return yd_fail(y, it, "layout: '%s' does not fit with the entries before it: %s",
+                           yd_scalar(it), mig_fit_text(f));
         layout_add(&g->layout, pl.profile, pl.start);
     }
     return 0;
 }
 
 /* Mark one busy GI; label is the workload running there (may be ""). */
-static int mark_busy(yctx *y, const yaml_node_t *n, fl_gpu *g, const char *label)
+static int mark_busy(yd_doc *y, const yaml_node_t *n, fl_gpu *g, const char *label)
 {
     mig_gi_place pl;
     if (parse_placement(y, n, g->model, &pl) < 0)
@@ -556,99 +428,98 @@ static int mark_busy(yctx *y, const yaml_node_t *n, fl_gpu *g, const char *label
             snprintf(g->running[i], sizeof g->running[i], "%s", label);
             return 0;
         }
-    return fail_at(y, n, "busy: '%s' is not in this GPU's layout", scalar(n));
+    return yd_fail(y, n, "busy: '%s' is not in this GPU's layout", yd_scalar(n));
 }
 
-static int parse_busy(yctx *y, const yaml_node_t *v, fl_gpu *g)
+static int parse_busy(yd_doc *y, const yaml_node_t *v, fl_gpu *g)
 {
     if (v->type == YAML_SCALAR_NODE) {
         if (g->mig_enabled)
-            return fail_at(y, v, "busy: a single value means the whole card is busy; give "
+            return yd_fail(y, v, "busy: a single value means the whole card is busy; give "
                                  "mig: false, or list the busy instances");
         bool b;
-        const char *s = scalar(v);
-        if (want_bool(y, v, "busy", &b) == 0) {
+        if (yd_as_bool(v, &b)) {
             g->whole_busy = b;
             return 0;
         }
-        mig_error_clear(y->e);
-        g->whole_busy = true;
-        if (strlen(s) >= WL_NAME_LEN)
-            return fail_at(y, v, "busy: workload name too long");
-        snprintf(g->whole_running, sizeof g->whole_running, "%s", s);
-        return 0;
+        g->whole_busy = true; /* busy: <the workload running there> */
+        return yd_value_copy(y, v, "busy", g->whole_running, sizeof g->whole_running);
     }
     if (!g->mig_enabled)
-        return fail_at(y, v, "busy: this GPU has MIG off; write busy: true or busy: <workload>");
+        return yd_fail(y, v, "busy: this GPU has MIG off; write busy: true or busy: <workload>");
     if (v->type == YAML_SEQUENCE_NODE) {
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
              it++)
-            if (mark_busy(y, node(y, *it), g, "") < 0)
+            if (mark_busy(y, yd_node(y, *it), g, "") < 0)
                 return -1;
         return 0;
     }
-    if (check_duplicate_keys(y, v) < 0)
+    if (want_map(y, v, "busy") < 0)
         return -1;
     for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
         char label[WL_NAME_LEN];
-        if (want_string(y, node(y, pr->value), "busy workload", label, sizeof label) < 0 ||
-            mark_busy(y, node(y, pr->key), g, label) < 0)
+        const char *ks;
+        if (yd_key(y, pr, v, "busy", &ks) < 0 ||
+            yd_value_copy(y, yd_node(y, pr->value), "busy workload", label, sizeof label) < 0 ||
+            mark_busy(y, yd_node(y, pr->key), g, label) < 0)
             return -1;
     }
     return 0;
 }
 
-static const yaml_node_t *find_key(yctx *y, const yaml_node_t *map, const char *key)
+static const yaml_node_t *find_key(yd_doc *y, const yaml_node_t *map, const char *key)
 {
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        const char *ks = scalar(node(y, pr->key));
+        const char *ks = yd_scalar(yd_node(y, pr->key));
         if (ks && !strcmp(ks, key))
-            return node(y, pr->value);
+            return yd_node(y, pr->value);
     }
     return NULL;
 }
 
 /* One entry of a node's gpus: list: a template copied `count` times. */
-static int parse_gpu_entry(yctx *y, const yaml_node_t *map, fl_gpu *g, unsigned *count)
+static int parse_gpu_entry(yd_doc *y, const yaml_node_t *map, fl_gpu *g, unsigned *count)
 {
     memset(g, 0, sizeof *g);
     g->mig_enabled = true;
     g->line = (unsigned)map->start_mark.line + 1;
     g->col = (unsigned)map->start_mark.column + 1;
     *count = 1;
-    if (want_kind(y, map, YAML_MAPPING_NODE, "a GPU entry") < 0 || check_duplicate_keys(y, map) < 0)
+    if (want_map(y, map, "a GPU entry") < 0)
         return -1;
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        yaml_node_t *k = node(y, pr->key);
-        const char *ks = scalar(k);
+        yaml_node_t *k = yd_node(y, pr->key);
+        const char *ks;
+        if (yd_key(y, pr, map, "a GPU entry", &ks) < 0)
+            return -1;
         static const char *known[] = {"model", "count", "mig", "layout", "busy"};
         bool ok = false;
-        for (int i = 0; ks && i < 5; i++)
+        for (int i = 0; i < 5; i++)
             ok |= !strcmp(ks, known[i]);
         if (!ok)
-            return fail_at(y, k, "unknown key '%s' in a GPU entry (known: model, count, mig, "
+            return yd_fail(y, k, "unknown key '%s' in a GPU entry (known: model, count, mig, "
                                  "layout, busy)", ks ? ks : "?");
     }
     const yaml_node_t *v = find_key(y, map, "model");
     if (!v)
-        return fail_at(y, map, "a GPU entry needs model: (see migctl models)");
+        return yd_fail(y, map, "a GPU entry needs model: (see migctl models)");
     const char *ms = NULL;
-    if (want_scalar(y, v, "model", &ms) < 0)
+    if (yd_value(y, v, "model", &ms) < 0)
         return -1;
     if (!(g->model = mig_model_by_name(ms)))
-        return fail_at(y, v, "unknown GPU model '%s' (see migctl models)", ms);
-    if ((v = find_key(y, map, "count")) && want_uint(y, v, "count", 4096, count) < 0)
+        return yd_fail(y, v, "unknown GPU model '%s' (see migctl models)", ms);
+    if ((v = find_key(y, map, "count")) && yd_uint(y, v, "count", 4096, count) < 0)
         return -1;
     if ((v = find_key(y, map, "mig"))) {
-        if (want_bool(y, v, "mig", &g->mig_enabled) < 0)
+        if (yd_bool(y, v, "mig", &g->mig_enabled) < 0)
             return -1;
         g->has_state = true;
     }
     if ((v = find_key(y, map, "layout"))) {
         if (!g->mig_enabled)
-            return fail_at(y, v, "layout: this GPU has mig: false");
+            return yd_fail(y, v, "layout: this GPU has mig: false");
         if (parse_layout(y, v, g) < 0)
             return -1;
         g->has_state = true;
@@ -675,9 +546,9 @@ static int fleet_push(fl_fleet *f, const fl_gpu *g, unsigned *cap, mig_error *e)
     return 0;
 }
 
-static int parse_node(yctx *y, const yaml_node_t *map, fl_fleet *f, unsigned *cap)
+static int parse_node(yd_doc *y, const yaml_node_t *map, fl_fleet *f, unsigned *cap)
 {
-    if (want_kind(y, map, YAML_MAPPING_NODE, "a node") < 0 || check_duplicate_keys(y, map) < 0)
+    if (want_map(y, map, "a node") < 0)
         return -1;
     fl_node *nd = &f->nodes[f->n_nodes];
     memset(nd, 0, sizeof *nd);
@@ -685,34 +556,40 @@ static int parse_node(yctx *y, const yaml_node_t *map, fl_fleet *f, unsigned *ca
     const yaml_node_t *gl = NULL;
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        yaml_node_t *k = node(y, pr->key), *v = node(y, pr->value);
-        const char *ks = scalar(k);
-        if (ks && !strcmp(ks, "name")) {
-            if (want_string(y, v, "name", nd->name, sizeof nd->name) < 0)
+        yaml_node_t *k = yd_node(y, pr->key), *v = yd_node(y, pr->value);
+        const char *ks;
+        if (yd_key(y, pr, map, "a node", &ks) < 0)
+            return -1;
+        if (!strcmp(ks, "name")) {
+            if (yd_value_copy(y, v, "name", nd->name, sizeof nd->name) < 0)
                 return -1;
-        } else if (ks && !strcmp(ks, "gpus")) {
+        } else if (!strcmp(ks, "gpus")) {
             gl = v;
         } else {
-            return fail_at(y, k, "unknown key '%s' in a node (known: name, gpus)", ks ? ks : "?");
+            return yd_fail(y, k, "unknown key '%.60s' in a node; expected name or gpus", ks);
         }
     }
     if (!nd->name[0])
-        return fail_at(y, map, "a node needs a name");
+        return yd_fail(y, map, "a node needs a name");
     for (unsigned i = 0; i < f->n_nodes; i++)
         if (!strcmp(f->nodes[i].name, nd->name))
-            return fail_at(y, map, "node name '%s' used twice", nd->name);
+            return yd_fail(y, map, "node name '%s' used twice", nd->name);
     if (!gl)
-        return fail_at(y, map, "node '%s' needs gpus:", nd->name);
-    if (want_kind(y, gl, YAML_SEQUENCE_NODE, "gpus") < 0)
+        return yd_fail(y, map, "node '%s' needs gpus:", nd->name);
+    if (yd_want_list(y, gl, "gpus", "a list of GPU entries") < 0)
         return -1;
     for (yaml_node_item_t *it = gl->data.sequence.items.start; it < gl->data.sequence.items.top;
          it++) {
         fl_gpu g;
         unsigned count;
-        if (parse_gpu_entry(y, node(y, *it), &g, &count) < 0)
+        if (parse_gpu_entry(y, yd_node(y, *it), &g, &count) < 0)
             return -1;
         if (nd->n_gpus + count > 4096)
-            return fail_at(y, node(y, *it), "node '%s': more than 4096 GPUs", nd->name);
+            return yd_fail(y, yd_node(y, *it), "node '%s' has more than 4096 GPUs; expected at "
+                                               "most 4096", nd->name);
+        if (f->n_gpus + count > FL_MAX_GPUS) /* memory grows with the whole fleet */
+            return yd_fail(y, yd_node(y, *it), "more than %u GPUs in the fleet; expected at most "
+                                               "%u", FL_MAX_GPUS, FL_MAX_GPUS);
         for (unsigned c = 0; c < count; c++) {
             g.node = f->n_nodes;
             g.index = nd->n_gpus++;
@@ -724,35 +601,33 @@ static int parse_node(yctx *y, const yaml_node_t *map, fl_fleet *f, unsigned *ca
     return 0;
 }
 
+static int fl_parse_doc(yd_doc *y, const char *path, fl_fleet *out)
+{
+    unsigned cap = 0;
+    yaml_node_t *list;
+    if (top_list(y, "nodes", &list) < 0)
+        return -1;
+    size_t n = yd_list_size(list);
+    out->nodes = calloc(n ? n : 1, sizeof *out->nodes);
+    out->path = strdup(path);
+    if (!out->nodes || !out->path)
+        return yd_nomem(y);
+    for (size_t i = 0; i < n; i++)
+        if (parse_node(y, yd_node(y, list->data.sequence.items.start[i]), out, &cap) < 0)
+            return -1;
+    if (!out->n_gpus)
+        return yd_fail(y, list, "the fleet has no GPUs; expected at least one GPU entry");
+    return 0;
+}
+
 int fl_parse_string(const char *text, size_t len, const char *path, fl_fleet *out, mig_error *e)
 {
     memset(out, 0, sizeof *out);
-    yctx y;
-    if (load(&y, text, len, path, e) < 0)
+    yd_doc y;
+    if (yd_load_string(&y, text, len, path, "a fleet file", e) < 0)
         return -1;
-    int rc = -1;
-    unsigned cap = 0;
-    yaml_node_t *list;
-    if (top_list(&y, "nodes", &list) < 0)
-        goto done;
-    size_t n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
-    out->nodes = calloc(n ? n : 1, sizeof *out->nodes);
-    out->path = strdup(path);
-    if (!out->nodes || !out->path) {
-        mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (parse_node(&y, node(&y, list->data.sequence.items.start[i]), out, &cap) < 0)
-            goto done;
-    if (!out->n_gpus) {
-        mig_fail(e, MIG_ERR_INPUT, "%s:%zu:%zu: the fleet has no GPUs", path,
-                 list->start_mark.line + 1, list->start_mark.column + 1);
-        goto done;
-    }
-    rc = 0;
-done:
-    yaml_document_delete(&y.doc);
+    int rc = fl_parse_doc(&y, path, out);
+    yd_free(&y);
     if (rc < 0)
         fl_free(out);
     return rc;
@@ -760,13 +635,14 @@ done:
 
 int fl_parse_file(const char *path, fl_fleet *out, mig_error *e)
 {
-    size_t len;
     memset(out, 0, sizeof *out);
-    char *text = read_all(path, &len, e);
-    if (!text)
+    yd_doc y;
+    if (yd_load_file(&y, path, "fleet file", e) < 0)
         return -1;
-    int rc = fl_parse_string(text, len, strcmp(path, "-") ? path : "<stdin>", out, e);
-    free(text);
+    int rc = fl_parse_doc(&y, y.path, out);
+    yd_free(&y);
+    if (rc < 0)
+        fl_free(out);
     return rc;
 }
 

@@ -45,6 +45,7 @@
 #define WL_NAME_LEN 64
 #define WL_MAX_TPUT 16
 #define WL_MAX_INSTANCES 2000000 /* all workloads of a file together */
+#define FL_MAX_GPUS 65536        /* all GPUs of a fleet file together */
 
 typedef enum {
     WL_ISO_PREFERRED = 0, /* the default: MIG unless MPS saves a lot */

@@ -78,7 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         reparse_equal(&f, 1);
         cfg_free(&f);
     } else if (e.kind == MIG_ERR_INPUT) {
-        if (strncmp(e.msg, "fuzz:", 5) != 0 || !strstr(e.msg, "expected"))
+        char msg[2048];
+        mig_error_format(&e, msg, sizeof msg);
+        if (strncmp(msg, "fuzz:", 5) != 0 || !strstr(msg, "expected"))
             abort();
     } else if (e.kind != MIG_ERR_SYSTEM) {
         abort();

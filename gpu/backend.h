@@ -71,18 +71,30 @@ struct mig_backend {
     void *impl;
 };
 
-/* Open a backend. which: "sim", "nvml", or NULL/"" for the default (nvml when
- * the library loads, else sim). sim_path: the simulator state file (NULL:
- * $MIGCTL_SIM_STATE). On failure MIG_ERR_INPUT (unknown name) or
+/* What to open, decided by the caller (cli/ reads the command line and the
+ * environment; nothing below cli/ does). */
+typedef struct {
+    const char *which;    /* "sim", "nvml", or NULL/"" for the default (nvml when
+                             the library loads, else sim) */
+    const char *sim_path; /* the simulator state file; NULL: none given */
+    const char *nvml_lib; /* the NVML library to dlopen; NULL: libnvidia-ml.so.1 */
+} mig_backend_options;
+
+/* Open a backend. The nvml backend over the shim finds the simulator through
+ * the shim's own variable (MIGCTL_SIM_STATE), which the caller exports: the
+ * shim stands in for the driver, and a driver's configuration is the
+ * driver's business. On failure MIG_ERR_INPUT (unknown name) or
  * MIG_ERR_BACKEND. */
-int backend_open(const char *which, const char *sim_path, mig_backend **out, mig_error *e);
+int backend_open(const mig_backend_options *o, mig_backend **out, mig_error *e);
 void backend_close(mig_backend *b);
 
 /* Constructors of the two implementations (used by backend_open). */
 int sim_backend_open(const char *path, mig_backend **out, mig_error *e);
 int nvml_backend_open(const char *lib_path, mig_backend **out, mig_error *e);
 
-/* The state file path: explicit, else $MIGCTL_SIM_STATE, else NULL. */
+/* The state file path: explicit_path when non-empty, else NULL. (The
+ * environment's MIGCTL_SIM_STATE is read by cli/main.c into the path it
+ * passes down.) */
 const char *sim_default_path(const char *explicit_path);
 
 #endif

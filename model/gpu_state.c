@@ -31,6 +31,14 @@ bool gpu_state_busy(const mig_gpu_state *g)
     return false;
 }
 
+unsigned gi_state_procs(const mig_gi_state *gi)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < gi->n_ci && i < MIG_MAX_CI; i++)
+        n += gi->ci[i].n_procs;
+    return n;
+}
+
 const mig_gi_state *gpu_state_find_gi(const mig_gpu_state *g, unsigned gi_id)
 {
     for (unsigned i = 0; i < g->n_gi && i < MIG_MAX_GI; i++)

@@ -59,6 +59,9 @@ typedef struct {
 bool ci_state_busy(const mig_ci_state *ci);
 bool gi_state_busy(const mig_gi_state *gi);
 bool gpu_state_busy(const mig_gpu_state *g); /* any process anywhere on it */
+/* Processes counted on a GI's compute instances (busy may still be true at
+ * 0 when the driver cannot list them: ask gi_state_busy, not this). */
+unsigned gi_state_procs(const mig_gi_state *gi);
 
 const mig_gi_state *gpu_state_find_gi(const mig_gpu_state *g, unsigned gi_id);
 

@@ -47,6 +47,8 @@ const char *mig_error_format(const mig_error *e, char *buf, size_t cap)
         snprintf(buf, cap, "%s:%u:%u: %s", e->file, e->line, e->col, e->msg);
     else if (e->file[0])
         snprintf(buf, cap, "%s: %s", e->file, e->msg);
+    else if (e->line) /* a position in an input whose name the caller adds */
+        snprintf(buf, cap, "%u:%u: %s", e->line, e->col, e->msg);
     else
         snprintf(buf, cap, "%s", e->msg);
     return buf;

@@ -44,7 +44,7 @@ static int check_regular(int fd, const char *path, const char *what, size_t max_
     }
     if (allow_stream && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
         return 0;
-    return mig_fail(e, MIG_ERR_INPUT, "%s %s: %s, not a regular file", what, path,
+    return mig_fail(e, MIG_ERR_INPUT, "%s %s: is %s, not a regular file", what, path,
                     file_kind(st.st_mode));
 }
 

@@ -115,11 +115,13 @@ balanced='        "1g.10gb": 2
     [[ "$output" == *"$CFG:6:"* ]]
     run "$MIGCTL" assert -f "$BATS_TEST_TMPDIR/missing.yaml"
     [ "$status" -eq 2 ]
+    [[ "$output" == *"config file $BATS_TEST_TMPDIR/missing.yaml: No such file or directory"* ]]
     run "$MIGCTL" assert
     [ "$status" -eq 2 ]
     [[ "$output" == *"-f FILE is required"* ]]
     run "$MIGCTL" assert -f "$CFG" --bogus
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl assert: unknown option '--bogus'" ]
 }
 
 @test "config from standard input, named configs, --help" {
@@ -131,6 +133,7 @@ balanced='        "1g.10gb": 2
     [ "$status" -eq 1 ]
     run "$MIGCTL" assert -f "$CFG"
     [ "$status" -eq 2 ]
+    [[ "$output" == *"has 2 configs"* ]]
     run "$MIGCTL" assert --help
     [ "$status" -eq 0 ]
     [[ "$output" == *"usage: migctl assert -f FILE"* ]]

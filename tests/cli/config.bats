@@ -76,8 +76,10 @@ H100_LABELS='["all-1g.10gb","all-1g.10gb.me","all-1g.20gb","all-2g.20gb","all-3g
     [[ "$output" == *"unknown model 'H900'"* ]]
     run "$MIGCTL" generate-config -o toml
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl generate-config: unknown output format 'toml'; expected yaml or json" ]
     run "$MIGCTL" generate-config stray
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl generate-config: unexpected argument 'stray'" ]
 }
 
 @test "NVIDIA's config-default.yaml is accepted unchanged" {

@@ -79,6 +79,7 @@ gis() { "$MIGCTL" status -i "${1:-0}" --json | jq -c '[.gpus[0].gpu_instances[] 
     [[ "$output" == *"GPU index 7 out of range"* ]]
     run "$MIGCTL" create 3g.40gb
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl create: -i N (the GPU) is required" ]
     [ "$(checksum)" = "$before" ]
 }
 
@@ -147,8 +148,10 @@ gis() { "$MIGCTL" status -i "${1:-0}" --json | jq -c '[.gpus[0].gpu_instances[] 
     [[ "$output" == *"has no compute instance 3"* ]]
     run "$MIGCTL" destroy -i 4 --gi 2
     [ "$status" -eq 2 ]
+    [[ "$output" == *"GPU index 4 out of range"* ]]
     run "$MIGCTL" destroy -i 0
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl destroy: -i N and --gi ID are required" ]
     [ "$(checksum)" = "$before" ]
 }
 

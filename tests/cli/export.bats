@@ -142,10 +142,13 @@ make_layout() {
     [[ "$output" == *"unknown option '--frobnicate'"* ]]
     run "$MIGCTL" export extra
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl export: unexpected argument 'extra'" ]
     run "$MIGCTL" export -l ""
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl export: empty config label" ]
     run "$MIGCTL" export --output
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl export: --output needs a value" ]
 }
 
 @test "an unwritable --output fails cleanly and leaves no file" {

@@ -81,15 +81,19 @@ setup() {
     [[ "$output" == *"no profile '5g.50gb'"* ]]
     run "$MIGCTL" layouts --model H100-SXM5-80GB --profiles ,
     [ "$status" -eq 2 ]
+    [[ "$output" == *"H100-SXM5-80GB has no profile ''"* ]]
     run "$MIGCTL" layouts
     [ "$status" -eq 2 ]
     [[ "$output" == *"--model"* ]]
     run "$MIGCTL" layouts --model H100-SXM5-80GB --all-profiles --profiles 1g.10gb
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl layouts: --all-profiles and --profiles exclude each other" ]
     run "$MIGCTL" layouts --model H100-SXM5-80GB --bogus
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl layouts: unknown option '--bogus'" ]
     run "$MIGCTL" layouts --model
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl layouts: --model needs a value" ]
 }
 
 @test "--help" {

@@ -67,8 +67,10 @@ RTX-PRO-5000-48GB RTX-PRO-4500-32GB"
     [[ "$output" == *"--json"* ]]
     run "$MIGCTL" models --bogus
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl models: unknown option '--bogus'" ]
     run "$MIGCTL" models H100
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl models: unexpected argument 'H100'" ]
 }
 
 @test "issue 12: every GPU the MIG guide lists is known, each inferred value declared" {

@@ -116,16 +116,22 @@ JSON_PLACEMENTS='.gpu_instance_profiles[] | "\(.id) \([.placements[].start | tos
     [[ "$output" == *"--model"* ]]
     run "$MIGCTL" profiles --model H100-SXM5-80GB -i 0
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl profiles: --model and -i exclude each other" ]
     run "$MIGCTL" profiles --model H100-SXM5-80GB --json --smi
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl profiles: --json and --smi exclude each other" ]
     run "$MIGCTL" profiles -i zero
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl profiles: -i needs a GPU index, got 'zero'" ]
     run "$MIGCTL" profiles --model H100-SXM5-80GB --bogus
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl profiles: unknown option '--bogus'" ]
     run "$MIGCTL" profiles --model
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl profiles: --model needs a value" ]
     run "$MIGCTL" profiles --model H100-SXM5-80GB extra
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl profiles: unexpected argument 'extra'" ]
 }
 
 @test "--help says what the verb does, exit 0" {

@@ -20,8 +20,10 @@ checksum() { sha256sum "$MIGCTL_SIM_STATE" | cut -d' ' -f1; }
     [ "$status" -eq 0 ]
     run "$MIGCTL" sim
     [ "$status" -eq 2 ]
+    [[ "${lines[0]}" == "usage: migctl sim init"* ]]
     run "$MIGCTL" sim frobnicate
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl sim: unknown subcommand 'frobnicate' (init, procs, fault, reboot, show, load, health)" ]
 }
 
 @test "init makes a node with MIG off; show prints it" {
@@ -63,6 +65,7 @@ checksum() { sha256sum "$MIGCTL_SIM_STATE" | cut -d' ' -f1; }
     [[ "$output" == *"unknown GPU model 'H900-80GB'"*"H100-SXM5-80GB"* ]]
     run "$MIGCTL" sim init
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl sim init: --gpus SPEC is required (e.g. 8xH100-SXM5-80GB)" ]
 }
 
 @test "no state file named: exit 2 with a hint" {
@@ -105,12 +108,21 @@ checksum() { sha256sum "$MIGCTL_SIM_STATE" | cut -d' ' -f1; }
     "$MIGCTL" mode -i 0 on >/dev/null
     "$MIGCTL" create -i 0 3g.40gb >/dev/null
     before=$(checksum)
-    for args in "-i 0 --gi 2 --start" "-i 0 --gi 9 --start" "-i 3 --start" "-i 0 --ci 0 --start" \
-        "-i 0 --start --stop" "-i 0" "--start" "-i 0 --start --count x"; do
+    while IFS='|' read -r args msg; do
         run "$MIGCTL" sim procs $args
         [ "$status" -eq 2 ]
+        [ "${lines[0]}" = "$msg" ] || { echo "procs $args: ${lines[0]}"; false; }
         [ "$(checksum)" = "$before" ]
-    done
+    done <<'EOF'
+-i 0 --gi 2 --start|migctl: sim procs: GPU instance 2 on GPU 0 has no compute instance for a process to run on
+-i 0 --gi 9 --start|migctl: sim procs: GPU 0 has no GPU instance 9
+-i 3 --start|migctl: sim procs: GPU index 3 out of range (the node has 1 GPU, 0-0)
+-i 0 --ci 0 --start|migctl sim procs: --ci needs --gi
+-i 0 --start --stop|migctl sim procs: give exactly one of --start and --stop
+-i 0|migctl sim procs: give exactly one of --start and --stop
+--start|migctl sim procs: -i N (the GPU) is required
+-i 0 --start --count x|migctl sim procs: --count needs a non-negative integer, not 'x'
+EOF
     run "$MIGCTL" sim procs -i 0 --gi 2 --start
     [[ "$output" == *"no compute instance"* ]]
 }
@@ -154,10 +166,17 @@ checksum() { sha256sum "$MIGCTL_SIM_STATE" | cut -d' ' -f1; }
     "$MIGCTL" sim fault --clear >/dev/null
     [ "$("$MIGCTL" sim show | jq -c .fault)" = '{"fail_op":0,"fail_rc":999,"kill_op":0}' ]
     before=$(checksum)
-    for args in "--fail-op 1 --rc NOPE" "--fail-op 1 --rc 0" "--rc IN_USE" "" "--fail-op -1"; do
+    while IFS='|' read -r args msg; do
         run "$MIGCTL" sim fault $args
         [ "$status" -eq 2 ]
-    done
+        [ "${lines[0]}" = "$msg" ] || { echo "fault $args: ${lines[0]}"; false; }
+    done <<'EOF'
+--fail-op 1 --rc NOPE|migctl sim fault: --rc needs an NVML error code or name (e.g. 19 or IN_USE), not 'NOPE'
+--fail-op 1 --rc 0|migctl sim fault: --rc needs an NVML error code or name (e.g. 19 or IN_USE), not '0'
+--rc IN_USE|migctl sim fault: give --fail-op N, --kill-op N or --clear
+|migctl sim fault: give --fail-op N, --kill-op N or --clear
+--fail-op -1|migctl sim fault: --fail-op needs a non-negative integer, not '-1'
+EOF
     [ "$(checksum)" = "$before" ]
 }
 

@@ -94,6 +94,7 @@ partition() {
     [[ "$output" == *"GPU index 2 out of range"* ]]
     run "$MIGCTL" status -i x
     [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "migctl status: -i needs a GPU index, not 'x'" ]
     [ "$(checksum)" = "$before" ]
 }
 

@@ -436,16 +436,15 @@ static void test_kill_at_every_step(void **st)
 
 /* ------------------------------------------------------------ signals */
 
-/* A progress stream that raises the cancel flag when the apply announces
+/* A progress callback that raises the cancel flag when the apply starts
  * operation 3, as a SIGTERM arriving during that operation would. */
 static volatile sig_atomic_t cancel_flag;
 
-static ssize_t cancel_on_op3(void *cookie, const char *buf, size_t len)
+static void cancel_on_op3(void *ctx, const apply_progress *ev)
 {
-    (void)cookie;
-    if (len >= 3 && memmem(buf, len, "[3/", 3))
+    (void)ctx;
+    if (ev->kind == APPLY_EV_OP_START && ev->index == 2)
         cancel_flag = SIGTERM;
-    return (ssize_t)len;
 }
 
 static void test_signal_stops_and_rolls_back(void **st)
@@ -455,17 +454,12 @@ static void test_signal_stops_and_rolls_back(void **st)
     apply_ok(cfg_h100, "balanced");
     mig_gpu_state before, after;
     read_gpu(0, &before);
-    cookie_io_functions_t io = {.write = cancel_on_op3};
-    FILE *progress = fopencookie(NULL, "w", io);
-    assert_non_null(progress);
-    setvbuf(progress, NULL, _IONBF, 0);
     cancel_flag = 0;
     apply_options o = base_options();
-    o.progress = progress;
+    o.on_progress = cancel_on_op3;
     o.cancel = &cancel_flag;
     apply_report r;
     assert_int_equal(run_apply(cfg_h100, "off", &o, &r), APPLY_FAILED);
-    fclose(progress);
     assert_int_equal(r.n_done, 3); /* the op under way finished; no fourth started */
     assert_non_null(strstr(r.error.msg, "interrupted by a signal after 3 of 9"));
     assert_true(r.rolled_back && r.restored);

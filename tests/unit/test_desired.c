@@ -195,8 +195,12 @@ static void test_unknown_profile_is_input_error(void **state)
     mig_error e = {0};
     assert_int_equal(desired_from_config(&f.configs[0], &g, &d, &e), -1);
     assert_int_equal(e.kind, MIG_ERR_INPUT);
+    assert_int_equal(e.line, 8); /* the key's place, in the error's fields */
+    assert_int_equal(e.col, 9);
     reconcile_error_in_file(&e, "t.yaml");
-    assert_true(strncmp(e.msg, "t.yaml:8:9: ", 12) == 0);
+    assert_string_equal(e.file, "t.yaml");
+    char text[2048];
+    assert_true(strncmp(mig_error_format(&e, text, sizeof text), "t.yaml:8:9: ", 12) == 0);
     assert_non_null(strstr(e.msg, "1g.5gb"));
     /* No 3c CI in a 4g GI (reference section 3). */
     cfg_free(&f);

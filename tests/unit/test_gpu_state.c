@@ -1,8 +1,8 @@
 /*
  * test_gpu_state.c: the helpers over a live GPU's state (model/gpu_state.h)
- * and the slot maps drawn from it (cli/draw.c).
+ * and the slot maps drawn from it (cli/render.c).
  *
- * cli/ is not part of the migcore library, so draw.c is compiled into this
+ * cli/ is not part of the migcore library, so render.c is compiled into this
  * test directly; its output is captured with open_memstream and checked for
  * the cells, labels and column alignment that docs/design.md's picture promises.
  */
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "cli/draw.c"
+#include "cli/render.c"
 #include "model/catalogue.h"
 #include "model/gpu_state.h"
 
@@ -114,6 +114,14 @@ static void test_busy(void **state)
     mig_gpu_state g = design_gpu();
     assert_true(gi_state_busy(&g.gi[0]));
     assert_false(gi_state_busy(&g.gi[1]));
+    assert_int_equal(gi_state_procs(&g.gi[0]), 2);
+    assert_int_equal(gi_state_procs(&g.gi[1]), 0);
+    /* a driver that cannot list processes: busy, with no process counted */
+    g.gi[1].ci[0].procs_unknown = true;
+    assert_true(ci_state_busy(&g.gi[1].ci[0]));
+    assert_true(gi_state_busy(&g.gi[1]));
+    assert_int_equal(gi_state_procs(&g.gi[1]), 0);
+    g.gi[1].ci[0].procs_unknown = false;
     assert_true(gpu_state_busy(&g));
     g.gi[0].ci[0].n_procs = 0;
     assert_false(gpu_state_busy(&g));

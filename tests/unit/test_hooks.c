@@ -53,8 +53,10 @@ static void expect_parse_error(const char *text, const char *where, const char *
     mig_error e = {0};
     assert_int_equal(hooks_parse_string(text, strlen(text), "hooks.yaml", &h, &e), -1);
     assert_int_equal(e.kind, MIG_ERR_INPUT);
-    if (!strstr(e.msg, where) || !strstr(e.msg, words))
-        fail_msg("error '%s' lacks '%s' or '%s'", e.msg, where, words);
+    char msg[2048];
+    mig_error_format(&e, msg, sizeof msg);
+    if (!strstr(msg, where) || !strstr(msg, words))
+        fail_msg("error '%s' lacks '%s' or '%s'", msg, where, words);
 }
 
 /* Read a whole small file into buf; "" if missing. */

@@ -99,8 +99,10 @@ static void expect_error(const char *y, const char *pos, const char *words, bool
     assert_int_equal(e.kind, MIG_ERR_INPUT);
     char want[64];
     snprintf(want, sizeof want, "x.yaml:%s: ", pos);
-    if (strncmp(e.msg, want, strlen(want)) || !strstr(e.msg, words))
-        fail_msg("for:\n%s\ngot '%s', want prefix '%s' and '%s'", y, e.msg, want, words);
+    char msg[2048];
+    mig_error_format(&e, msg, sizeof msg);
+    if (strncmp(msg, want, strlen(want)) || !strstr(msg, words))
+        fail_msg("for:\n%s\ngot '%s', want prefix '%s' and '%s'", y, msg, want, words);
 }
 
 static void test_workload_errors(void **state)
