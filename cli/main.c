@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <libgen.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ static const struct {
     {"plan", cmd_plan, "decide slices for workloads and pack them onto a fleet"},
     {"replan", cmd_replan, "replan a running fleet for new demand with the fewest drains"},
     {"sim", cmd_sim, "manage the simulated GPUs (init, procs, fault, reboot)"},
+    {"mig-parted", cmd_mig_parted, "answer as nvidia-mig-parted (apply, assert, export, ...)"},
 };
 
 static void usage(FILE *out)
@@ -100,6 +102,12 @@ int main(int argc, char **argv)
     };
     if (take_globals(&argc, argv, &g) < 0)
         return 2;
+    /* Installed or linked as nvidia-mig-parted: be it (flags, environment,
+     * messages and exit codes of mig-parted v0.13.1). */
+    char self[4096];
+    snprintf(self, sizeof self, "%s", argv[0] ? argv[0] : "");
+    if (strcmp(basename(self), "nvidia-mig-parted") == 0)
+        return cmd_mig_parted(argc, argv, &g);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
