@@ -32,6 +32,7 @@ static const struct {
     {"plan", cmd_plan, "decide slices for workloads and pack them onto a fleet"},
     {"replan", cmd_replan, "replan a running fleet for new demand with the fewest drains"},
     {"sim", cmd_sim, "manage the simulated GPUs (init, procs, fault, reboot)"},
+    {"list", cmd_list, "GPUs and MIG devices with UUIDs, as nvidia-smi -L, -lgi, -lci, -lcip"},
     {"mig-parted", cmd_mig_parted, "answer as nvidia-mig-parted (apply, assert, export, ...)"},
 };
 

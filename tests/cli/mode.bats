@@ -91,7 +91,7 @@ mig() { "$MIGCTL" status -i "$1" --json | jq -c '.gpus[0].mig'; }
 
 @test "bad input: one line, exit 2, state unchanged" {
     before=$(checksum)
-    for args in "-i 0 maybe" "on" "-i 0" "-i 5 on" "-i x on" "-i 0 on --force" "-i 0 --reset on"; do
+    for args in "-i 0 maybe" "-i 0" "-i 5 on" "-i x on" "-i 0 on --force" "-i 0 --reset on"; do
         run "$MIGCTL" mode $args
         [ "$status" -eq 2 ]
     done

@@ -132,7 +132,7 @@ JSON_PLACEMENTS='.gpu_instance_profiles[] | "\(.id) \([.placements[].start | tos
     run "$MIGCTL" profiles --help
     [ "$status" -eq 0 ]
     [[ "$output" == *"--model NAME"* ]]
-    [[ "$output" == *"-i N"* ]]
+    [[ "$output" == *"-i GPUS"* ]]
     [[ "$output" == *"--smi"* ]]
 }
 

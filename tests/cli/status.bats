@@ -81,7 +81,7 @@ partition() {
     [[ "$output" == *"GI 2"* ]]
     [[ "$output" != *"GPU 1 "* ]]
     uuid=$("$MIGCTL" status --json | jq -r '.gpus[0].gpu_instances[0].compute_instances[0].uuid')
-    grep -q "$uuid  busy (2 processes)" <<<"$output"
+    grep -q "$uuid  busy (2 processes: pid [0-9]*, [0-9]*)" <<<"$output"
     grep -q "GI  3  2g.20gb .*at 0:2" <<<"$output"
     grep -q "GI  2  3g.40gb .*at 4:4" <<<"$output"
 }
