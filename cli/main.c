@@ -109,6 +109,13 @@ int main(int argc, char **argv)
     snprintf(self, sizeof self, "%s", argv[0] ? argv[0] : "");
     if (strcmp(basename(self), "nvidia-mig-parted") == 0)
         return cmd_mig_parted(argc, argv, &g);
+    /* "migctl help VERB" is "migctl VERB --help". */
+    if (argc >= 3 && strcmp(argv[1], "help") == 0)
+        for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+            if (strcmp(argv[2], verbs[i].name) == 0) {
+                char *help_argv[] = {argv[2], "--help", NULL};
+                return verbs[i].fn(2, help_argv, &g);
+            }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
