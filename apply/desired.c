@@ -397,6 +397,19 @@ static int resolve_keys(const cfg_entry *en, const mig_model *m, resolved_key *k
             return -1;
         }
         k->ci_key = k->ci.compute_slices < k->gi->compute_slices;
+        /* A pin at a start the profile never has is a typo, not a layout
+         * that happens not to fit: bad input, worded as create words it. */
+        if (dv->start >= 0 && !layout_start_valid(k->gi, (unsigned)dv->start)) {
+            char list[64] = "";
+            size_t used = 0;
+            for (unsigned s = 0; s < k->gi->n_starts && used < sizeof list; s++)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%u", s ? ", " : "",
+                                         k->gi->starts[s]);
+            mig_fail(e, MIG_ERR_INPUT, "'%s': placement not allowed: %s can start only at %s",
+                     dv->key, k->gi->name, list);
+            mig_error_prefix(e, "%u:%u", dv->line, dv->col);
+            return -1;
+        }
     }
     return 0;
 }

@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "config/yaml_pos.h"
+
 #include "apply/hooks.h"
 
 static const char *const point_names[HOOK_N_POINTS] = {
@@ -218,9 +220,9 @@ int hooks_parse_string(const char *text, size_t len, const char *path_for_errors
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        mig_fail(e, MIG_ERR_INPUT, "%s:%lu:%lu: %s", path,
-                 (unsigned long)parser.problem_mark.line + 1,
-                 (unsigned long)parser.problem_mark.column + 1,
+        unsigned line, col;
+        yaml_error_position(&parser, text, len, &line, &col);
+        mig_fail(e, MIG_ERR_INPUT, "%s:%u:%u: %s", path, line, col,
                  parser.problem ? parser.problem : "invalid YAML");
         yaml_parser_delete(&parser);
         hooks_free(out);

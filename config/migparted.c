@@ -22,6 +22,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "config/yaml_pos.h"
+
 #include "model/catalogue.h"
 
 /* Most node visits one file may cost; mig-parted's default config needs ~1500. */
@@ -623,9 +625,11 @@ static int parse_root(pctx *p, yaml_node_t *root, cfg_file *f)
 
 /* ------------------------------------------------------------ entry points */
 
-static int yaml_error(const char *path, const yaml_parser_t *yp, mig_error *e)
+static int yaml_error(const char *path, const yaml_parser_t *yp, const char *text, size_t len,
+                      mig_error *e)
 {
-    const yaml_mark_t *m = yp->problem ? &yp->problem_mark : &yp->mark;
+    unsigned line, col;
+    yaml_error_position(yp, text, len, &line, &col);
     if (yp->error == YAML_MEMORY_ERROR)
         return mig_fail(e, MIG_ERR_SYSTEM, "%s: out of memory while reading YAML", path);
     char context[160] = "";
@@ -633,8 +637,7 @@ static int yaml_error(const char *path, const yaml_parser_t *yp, mig_error *e)
         snprintf(context, sizeof context, " %s started at %u:%u", yp->context,
                  (unsigned)yp->context_mark.line + 1, (unsigned)yp->context_mark.column + 1);
     return mig_fail(e, MIG_ERR_INPUT, "%s:%u:%u: YAML syntax error: %s%s; expected well-formed YAML",
-                    path, (unsigned)m->line + 1, (unsigned)m->column + 1,
-                    yp->problem ? yp->problem : "unreadable input", context);
+                    path, line, col, yp->problem ? yp->problem : "unreadable input", context);
 }
 
 /* Before libyaml builds a document (~100 bytes a node), its event stream
@@ -657,7 +660,7 @@ static int check_depth(const char *text, size_t len, const char *path, mig_error
     for (bool done = false; !done && rc == 0;) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&yp, &ev)) {
-            rc = yaml_error(path, &yp, e);
+            rc = yaml_error(path, &yp, text, len, e);
             break;
         }
         if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
@@ -703,14 +706,14 @@ static int load_document(const char *text, size_t len, const char *path, yaml_do
         return mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot start the YAML parser", path);
     yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
     if (!yaml_parser_load(&yp, doc)) {
-        int rc = yaml_error(path, &yp, e);
+        int rc = yaml_error(path, &yp, text, len, e);
         yaml_parser_delete(&yp);
         return rc;
     }
     yaml_document_t next;
     int rc = 0;
     if (!yaml_parser_load(&yp, &next)) {
-        rc = yaml_error(path, &yp, e);
+        rc = yaml_error(path, &yp, text, len, e);
     } else {
         yaml_node_t *extra = yaml_document_get_root_node(&next);
         if (extra)

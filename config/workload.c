@@ -18,6 +18,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "config/yaml_pos.h"
+
 #include "model/profile_name.h"
 
 /* ---------------------------------------------------------------- YAML helpers */
@@ -140,8 +142,10 @@ static int load(yctx *y, const char *text, size_t len, const char *path, mig_err
         return mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot initialise the YAML parser", path);
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     if (!yaml_parser_load(&p, &y->doc)) {
-        int rc = mig_fail(e, MIG_ERR_INPUT, "%s:%zu:%zu: %s", path, p.problem_mark.line + 1,
-                          p.problem_mark.column + 1, p.problem ? p.problem : "YAML error");
+        unsigned line, col;
+        yaml_error_position(&p, text, len, &line, &col);
+        int rc = mig_fail(e, MIG_ERR_INPUT, "%s:%u:%u: %s", path, line, col,
+                          p.problem ? p.problem : "YAML error");
         yaml_parser_delete(&p);
         return rc;
     }
