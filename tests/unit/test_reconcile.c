@@ -24,6 +24,7 @@
  * Then the finer cases: CI-level changes inside a kept GI, pinned
  * placements, modes (Ampere reset), impossible states, op order and JSON.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -484,8 +485,14 @@ static void sim_box_open(sim_box *b, const mig_model *m)
 static void sim_box_close(sim_box *b)
 {
     sim_close(b->s);
+    /* the state file and its lock file (<state>.lock): the folder must be
+     * empty for rmdir, or every run leaves one in /tmp */
+    char lock[sizeof b->path + 8];
+    snprintf(lock, sizeof lock, "%s.lock", b->path);
     unlink(b->path);
-    rmdir(b->dir);
+    unlink(lock);
+    if (rmdir(b->dir) != 0)
+        fail_msg("%s left behind: %s", b->dir, strerror(errno));
 }
 
 static void replay_on_sim(sim_box *b, const mig_plan *p, const mig_gpu_plan *gp,
