@@ -167,7 +167,7 @@ static void print_L(const mig_gpu_state *gs, const unsigned *sel, unsigned n, js
 {
     for (unsigned k = 0; k < n; k++) {
         const mig_gpu_state *g = &gs[sel[k]];
-        json_t *devs = json_array();
+        json_t *devs = js ? json_array() : NULL;
         if (js)
             json_array_append_new(js, json_pack("{s:i,s:s,s:s,s:s,s:b,s:o}", "index",
                                                 (int)g->index, "name", g->name, "uuid", g->uuid,
