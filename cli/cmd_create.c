@@ -50,7 +50,8 @@ static void create_usage(FILE *out)
                  "one when none is named.\n\n"
                  "  -i, --gpu GPU an index, a UUID or a PCI bus id (required)\n"
                  "  -C            also create each GPU instance's default compute instance\n"
-                 "  --gi ID,...   create compute instances in these GPU instances\n"
+                 "  --gi ID,...   create compute instances in these GPU instances (-C may be\n"
+                 "                added; it changes nothing there)\n"
                  "  --json        machine-readable result\n");
 }
 
@@ -408,11 +409,7 @@ int cmd_create(int argc, char **argv, cli_globals *g)
         free_all(copies, n_copies);
         return cli_usage_error("create", "name at least one profile (e.g. 3g.40gb or 3g.40gb@4)");
     }
-    if (a.n_gi && a.with_ci) {
-        free_all(copies, n_copies);
-        return cli_usage_error("create", "-C creates GPU instances' compute instances; with "
-                               "--gi the arguments are compute-instance profiles already");
-    }
+    /* With --gi, -C (compute instances) is what is done anyway: accepted. */
 
     mig_error e;
     mig_backend *b;

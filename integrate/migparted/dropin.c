@@ -533,8 +533,7 @@ static int do_apply(const mp_args *a)
             }
             apply_execute(b, &s, &o, r);
             if (r->result == APPLY_APPLIED || r->result == APPLY_UNCHANGED)
-                printf(a->mode_only ? "MIG mode change applied successfully\n"
-                                    : "MIG configuration applied successfully\n");
+                printf("MIG configuration applied successfully\n"); /* -m too, as mig-parted */
             else
                 rc = fatal("Error applying MIG configuration with hooks: %s",
                            errtext(&r->error, buf, sizeof buf));

@@ -82,6 +82,7 @@ counts() { "$MIGCTL" status --json | jq -c '[.gpus[] | [.gpu_instances[].profile
     [ "$status" -eq 1 ]
     run "$MP" apply -f "$CFG" -c all-balanced -m
     [ "$status" -eq 0 ]
+    [ "$output" = "MIG configuration applied successfully" ]
     # the mode changed, no instance was created
     [ "$("$MIGCTL" status --json | jq -c '[.gpus[] | .mig.current, (.gpu_instances | length)]')" = '[true,0,true,0]' ]
     run "$MP" assert -f "$CFG" -c all-balanced -m

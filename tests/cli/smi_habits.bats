@@ -165,6 +165,11 @@ gis_of() { "$MIGCTL" status -i "$1" --json | jq -c '[.gpus[0].gpu_instances[] | 
     [ "$("$MIGCTL" status -i 0 --json | jq -c '[.gpus[0].gpu_instances[].compute_instances | length]')" = "$before" ]
     run "$MIGCTL" create -i 0 --gi 99
     [ "$status" -eq 2 ]
+    # -C with --gi reads as nvidia-smi's -cci: one more compute instance
+    "$MIGCTL" destroy -i 0 --gi "$gi3" --ci 0 >/dev/null
+    run "$MIGCTL" create -i 0 -C --gi "$gi3" 1c.2g.20gb
+    [ "$status" -eq 0 ]
+    [ "$("$MIGCTL" status -i 0 --json | jq -r ".gpus[0].gpu_instances[] | select(.id==$gi3) | .compute_instances[0].profile")" = 1c.2g.20gb ]
 }
 
 @test "destroy --all: every GPU instance; a busy one refuses the whole run without --force" {
