@@ -8,8 +8,9 @@
  *   migctl list -lgi     nvidia-smi mig -lgi   GPU instances
  *   migctl list -lci     nvidia-smi mig -lci   compute instances
  *   migctl list -lcip    nvidia-smi mig -lcip  compute-instance profiles per GPU instance
+ *   migctl list -lcipp   nvidia-smi mig -lcipp their possible placements
  *
- * (also spelt --gi, --ci, --cip). -i takes what nvidia-smi's -i takes
+ * (also spelt --gi, --ci, --cip, --cipp). -i takes what nvidia-smi's -i takes
  * (indexes, UUIDs, PCI bus ids, comma separated); --gi-id filters GPU
  * instances as nvidia-smi's -gi does. --json gives the same rows as data.
  */
@@ -26,7 +27,7 @@
 
 #define VERB "list"
 
-typedef enum { LIST_L, LIST_GI, LIST_CI, LIST_CIP } list_mode;
+typedef enum { LIST_L, LIST_GI, LIST_CI, LIST_CIP, LIST_CIPP } list_mode;
 
 typedef struct {
     list_mode mode;
@@ -39,13 +40,15 @@ typedef struct {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: migctl list [-i GPUS] [-lgi | -lci | -lcip [--gi-id IDS]] [--json]\n\n"
+            "usage: migctl list [-i GPUS] [-lgi | -lci | -lcip | -lcipp [--gi-id IDS]] [--json]\n\n"
             "List GPUs and MIG devices as nvidia-smi prints them.\n\n"
             "  (none)            GPUs and their MIG devices with UUIDs, as 'nvidia-smi -L'\n"
             "  -lgi, --gi        GPU instances, as 'nvidia-smi mig -lgi'\n"
             "  -lci, --ci        compute instances, as 'nvidia-smi mig -lci'\n"
             "  -lcip, --cip      compute-instance profiles of each GPU instance with how many\n"
             "                    more fit ('*' marks the default), as 'nvidia-smi mig -lcip'\n"
+            "  -lcipp, --cipp    their possible placements in each GPU instance, as\n"
+            "                    'nvidia-smi mig -lcipp'\n"
             "  -i, --gpu GPUS    GPU indexes, UUIDs or PCI bus ids, comma separated, or 'all'\n"
             "                    (default: all)\n"
             "  --gi-id IDS       only these GPU instances (comma separated), as nvidia-smi's -gi\n"
@@ -70,11 +73,12 @@ static int parse_ids(const char *text, unsigned *out, unsigned *n, unsigned cap)
 
 static int parse_opts(int argc, char **argv, list_opts *o)
 {
-    enum { O_GI = 256, O_CI, O_CIP, O_GIID, O_JSON };
+    enum { O_GI = 256, O_CI, O_CIP, O_CIPP, O_GIID, O_JSON };
     static const struct option longs[] = {
         {"gi", no_argument, NULL, O_GI},     {"lgi", no_argument, NULL, O_GI},
         {"ci", no_argument, NULL, O_CI},     {"lci", no_argument, NULL, O_CI},
         {"cip", no_argument, NULL, O_CIP},   {"lcip", no_argument, NULL, O_CIP},
+        {"cipp", no_argument, NULL, O_CIPP}, {"lcipp", no_argument, NULL, O_CIPP},
         {"gi-id", required_argument, NULL, O_GIID},
         {"gpu", required_argument, NULL, 'i'}, {"id", required_argument, NULL, 'i'},
         {"json", no_argument, NULL, O_JSON}, {"help", no_argument, NULL, 'h'},
@@ -91,6 +95,8 @@ static int parse_opts(int argc, char **argv, list_opts *o)
             argv[i] = "--ci";
         else if (!strcmp(argv[i], "-lcip"))
             argv[i] = "--cip";
+        else if (!strcmp(argv[i], "-lcipp"))
+            argv[i] = "--cipp";
         else if (!strcmp(argv[i], "-gi"))
             argv[i] = "--gi-id";
     }
@@ -109,6 +115,7 @@ static int parse_opts(int argc, char **argv, list_opts *o)
         case O_GI: o->mode = LIST_GI, modes++; break;
         case O_CI: o->mode = LIST_CI, modes++; break;
         case O_CIP: o->mode = LIST_CIP, modes++; break;
+        case O_CIPP: o->mode = LIST_CIPP, modes++; break;
         case O_GIID:
             if (parse_ids(optarg, o->gi, &o->n_gi, sizeof o->gi / sizeof o->gi[0]) < 0)
                 return cli_usage_error(VERB, "--gi-id takes GPU instance ids (2 or 2,3), not "
@@ -122,9 +129,9 @@ static int parse_opts(int argc, char **argv, list_opts *o)
     if (optind < argc)
         return cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]);
     if (modes > 1)
-        return cli_usage_error(VERB, "-lgi, -lci and -lcip exclude each other");
+        return cli_usage_error(VERB, "-lgi, -lci, -lcip and -lcipp exclude each other");
     if (o->n_gi && o->mode == LIST_L)
-        return cli_usage_error(VERB, "--gi-id filters -lgi, -lci or -lcip");
+        return cli_usage_error(VERB, "--gi-id filters -lgi, -lci, -lcip or -lcipp");
     return 0;
 }
 
@@ -408,6 +415,62 @@ static int print_lcip(const list_opts *o, const mig_gpu_state *gs, const unsigne
     return 0;
 }
 
+/* ---- nvidia-smi mig -lcipp ---- */
+
+/* "GPU  0 GI  1 Profile ID  0 Placements: {0,1,2}:1", singular and padded
+ * for one placement, as -lgipp prints; every placement, whatever is used. */
+static int print_lcipp(const list_opts *o, const mig_gpu_state *gs, const unsigned *sel,
+                       unsigned n, json_t *js)
+{
+    unsigned rows = 0, mig_on = 0;
+    for (unsigned k = 0; k < n; k++) {
+        const mig_gpu_state *g = &gs[sel[k]];
+        if (!g->mig_current || !g->model)
+            continue;
+        mig_on++;
+        unsigned ord[MIG_MAX_GI];
+        unsigned ngi = gi_order(g, ord);
+        for (unsigned i = 0; i < ngi; i++) {
+            const mig_gi_state *gi = &g->gi[ord[i]];
+            const mig_gi_profile *p = mig_profile_by_id(g->model, gi->profile_id);
+            if (!p || !gi_wanted(o, gi->id))
+                continue;
+            mig_ci_profile cps[MIG_MAX_CI_PROFILES];
+            unsigned ncp = mig_ci_profiles(g->model, p, cps);
+            for (unsigned c = 0; c < ncp; c++, rows++) {
+                const mig_ci_profile *cp = &cps[c];
+                char starts[64] = "";
+                size_t used = 0;
+                json_t *pl = js ? json_array() : NULL;
+                for (unsigned s = 0; s < cp->n_starts && used < sizeof starts; s++) {
+                    used += (size_t)snprintf(starts + used, sizeof starts - used, "%s%u",
+                                             s ? "," : "", cp->starts[s]);
+                    if (pl)
+                        json_array_append_new(pl, json_pack("{s:i,s:i}", "start",
+                                                            (int)cp->starts[s], "size",
+                                                            (int)cp->compute_slices));
+                }
+                if (js)
+                    json_array_append_new(js, json_pack("{s:i,s:i,s:s,s:i,s:o}", "gpu",
+                                                        (int)g->index, "gi", (int)gi->id,
+                                                        "profile", cp->name, "profile_id",
+                                                        (int)cp->id, "placements", pl));
+                else
+                    printf("GPU %2u GI %2u Profile ID %2u %s {%s}:%u\n", g->index, gi->id, cp->id,
+                           cp->n_starts == 1 ? "Placement :" : "Placements:", starts,
+                           cp->compute_slices);
+            }
+        }
+    }
+    if (js)
+        return 0;
+    if (!mig_on)
+        printf("No MIG-enabled devices found.\n");
+    else if (!rows)
+        printf("No GPU instances found: Not Found\n");
+    return 0;
+}
+
 int cmd_list(int argc, char **argv, cli_globals *g)
 {
     list_opts o = {0};
@@ -432,10 +495,11 @@ int cmd_list(int argc, char **argv, cli_globals *g)
     case LIST_GI: print_lgi(&o, gs, sel, n_sel, rows); break;
     case LIST_CI: print_lci(&o, gs, sel, n_sel, rows); break;
     case LIST_CIP: print_lcip(&o, gs, sel, n_sel, rows); break;
+    case LIST_CIPP: print_lcipp(&o, gs, sel, n_sel, rows); break;
     }
     if (rows) {
         static const char *keys[] = {"gpus", "gpu_instances", "compute_instances",
-                                     "compute_instance_profiles"};
+                                     "compute_instance_profiles", "compute_instance_placements"};
         json_t *root = json_object();
         json_object_set_new(root, keys[o.mode], rows);
         cli_print_json(root);

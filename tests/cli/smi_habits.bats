@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # smi_habits.bats: what operators type out of nvidia-smi habit works in
 # migctl (issue 12 item 2), one test per habit, on both backends: the
-# listings (-L, -lgi, -lci, -lcip) as nvidia-smi prints them, --smi over
+# listings (-L, -lgi, -lci, -lcip, -lcipp) as nvidia-smi prints them, --smi over
 # several GPUs or models, -i with a UUID or a PCI bus id, comma lists, a
 # hint towards '@' for nvidia-smi's ':start', compute instances in existing
 # GPU instances (-cci), destroy-all, mode on every GPU, the pids on each
@@ -81,6 +81,12 @@ gis_of() { "$MIGCTL" status -i "$1" --json | jq -c '[.gpus[0].gpu_instances[] | 
     for l in "${lines[@]}"; do [ "${#l}" -eq 88 ]; done
     run "$MIGCTL" list --cip --json -i 0
     [ "$(jq -r '.compute_instance_profiles[] | select(.default) | .profile' <<<"$output")" = 3g.40gb ]
+    # -lcipp: every placement of each CI profile in the GI, as -lgipp prints GI placements
+    run "$MIGCTL" list -lcipp -i 0
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "GPU  0 GI  $gi Profile ID  0 Placements: {0,1,2}:1" ]
+    [ "${lines[1]}" = "GPU  0 GI  $gi Profile ID  1 Placement : {0}:2" ]
+    [ "${lines[2]}" = "GPU  0 GI  $gi Profile ID  2 Placement : {0}:3" ]
 }
 
 @test "--smi for several GPUs and models: one -lgip table, then every -lgipp line" {
