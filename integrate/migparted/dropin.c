@@ -346,6 +346,30 @@ static int read_states(const mp_args *a, mig_backend **b, mig_gpu_state **gpus, 
 
 /* ------------------------------------------------------------ assert */
 
+/* --valid-config where no GPU answers (mig-parted checks the file alone):
+ * every key must name a profile some model of the catalogue has. */
+static int valid_offline(const mp_args *a, const cfg_config *c)
+{
+    unsigned nm;
+    const mig_model *all = mig_catalogue(&nm);
+    for (unsigned i = 0; i < c->n_entries; i++)
+        for (unsigned k = 0; k < c->entries[i].n_devices; k++) {
+            const cfg_mig_device *dv = &c->entries[i].devices[k];
+            bool found = false;
+            for (unsigned m = 0; m < nm && !found; m++) {
+                const mig_gi_profile *gi;
+                mig_ci_profile ci;
+                mig_error e;
+                found = mig_profile_resolve(&all[m], &dv->name, &gi, &ci, &e) == 0;
+            }
+            if (!found)
+                return fatal("Error validating MIG config: %s:%u:%u: '%s' is a profile of no GPU "
+                             "model", a->config_file, dv->line, dv->col, dv->key);
+        }
+    printf("Selected MIG configuration is valid\n");
+    return 0;
+}
+
 static int do_assert(const mp_args *a)
 {
     cfg_file f;
@@ -355,6 +379,17 @@ static int do_assert(const mp_args *a)
     mig_backend *b = NULL;
     mig_gpu_state *gpus = NULL;
     unsigned n = 0, sel = 0;
+    if (a->valid_config) {
+        /* no GPU to check against (no driver, no simulator): the file alone */
+        mig_error e;
+        if (cli_open_backend(a->g, &b, &e) < 0) {
+            int rc = valid_offline(a, c);
+            cfg_free(&f);
+            return rc;
+        }
+        backend_close(b);
+        b = NULL;
+    }
     int rc = read_states(a, &b, &gpus, &n);
     mig_desired_gpu *d = rc ? NULL : calloc(n ? n : 1, sizeof *d);
     if (!rc && !d)

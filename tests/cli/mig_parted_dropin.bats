@@ -135,6 +135,19 @@ counts() { "$MIGCTL" status --json | jq -c '[.gpus[] | [.gpu_instances[].profile
     [ "$status" -eq 1 ]
 }
 
+@test "--valid-config with no GPU to ask (no driver, no simulator) checks the file alone" {
+    run env -u MIGCTL_SIM_STATE MIGCTL_BACKEND=sim "$MP" assert -f "$CFG" -c all-balanced --valid-config
+    [ "$status" -eq 0 ]
+    [ "$output" = "Selected MIG configuration is valid" ]
+    printf 'version: v1\nmig-configs:\n  c:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        "5g.10gb": 1\n' >"$BATS_TEST_TMPDIR/typo.yaml"
+    run --separate-stderr env -u MIGCTL_SIM_STATE MIGCTL_BACKEND=sim "$MP" assert -f "$BATS_TEST_TMPDIR/typo.yaml" --valid-config
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"typo.yaml:7:9: '5g.10gb' is a profile of no GPU model"* ]]
+    # without --valid-config a GPU is needed: mig-parted's NVML error, exit 1
+    run env -u MIGCTL_SIM_STATE MIGCTL_BACKEND=sim "$MP" assert -f "$CFG" -c all-balanced
+    [ "$status" -eq 1 ]
+}
+
 @test "a config that selects no GPU: apply succeeds, assert fails (as mig-parted)" {
     printf 'version: v1\nmig-configs:\n  c:\n    - devices: [7]\n      mig-enabled: true\n      mig-devices:\n        "7g.80gb": 1\n' >"$BATS_TEST_TMPDIR/none.yaml"
     run "$MP" apply -f "$BATS_TEST_TMPDIR/none.yaml"
