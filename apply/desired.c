@@ -400,6 +400,19 @@ static int resolve_keys(const cfg_entry *en, const mig_model *m, resolved_key *k
             return -1;
         }
         k->ci_key = k->ci.compute_slices < k->gi->compute_slices;
+        /* A pin at a start the profile never has is a typo, not a layout
+         * that happens not to fit: bad input, worded as create words it. */
+        if (dv->start >= 0 && !layout_start_valid(k->gi, (unsigned)dv->start)) {
+            char list[64] = "";
+            size_t used = 0;
+            for (unsigned s = 0; s < k->gi->n_starts && used < sizeof list; s++)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%u", s ? ", " : "",
+                                         k->gi->starts[s]);
+            /* The caller names the file (reconcile_error_in_file). */
+            return mig_fail_at(e, "", dv->line, dv->col,
+                               "'%s': placement not allowed: %s can start only at %s", dv->key,
+                               k->gi->name, list);
+        }
     }
     return 0;
 }
@@ -605,31 +618,36 @@ static int cmp_uint(const void *a, const void *b)
 }
 
 /* Sorted CI profile ids: the CI multiset of a GI. */
-static unsigned desired_ci_set(const mig_desired_gi *g, unsigned *ids)
+static unsigned desired_ci_set(const mig_model *m, const mig_desired_gi *g, unsigned *ids)
 {
+    const mig_gi_profile *p = mig_profile_by_id(m, g->profile_id);
     for (unsigned i = 0; i < g->n_ci; i++)
-        ids[i] = g->ci[i].profile_id;
+        ids[i] = mig_ci_canonical_id(m, p, g->ci[i].profile_id);
     qsort(ids, g->n_ci, sizeof ids[0], cmp_uint);
     return g->n_ci;
 }
 
-static unsigned state_ci_set(const mig_gi_state *g, unsigned *ids)
+/* CI profile ids compared canonically: a CI spanning its GI is one device
+ * whatever its id (mig-parted's 0 in a 1g.20gb GI, migctl's default 7). */
+static unsigned state_ci_set(const mig_model *m, const mig_gi_state *g, unsigned *ids)
 {
+    const mig_gi_profile *p = mig_profile_by_id(m, g->profile_id);
     for (unsigned i = 0; i < g->n_ci; i++)
-        ids[i] = g->ci[i].profile_id;
+        ids[i] = mig_ci_canonical_id(m, p, g->ci[i].profile_id);
     qsort(ids, g->n_ci, sizeof ids[0], cmp_uint);
     return g->n_ci;
 }
 
-static bool gi_matches(const mig_gi_state *have, const mig_desired_gi *want, bool placements)
+static bool gi_matches(const mig_model *m, const mig_gi_state *have, const mig_desired_gi *want,
+                       bool placements)
 {
     if (have->profile_id != want->profile_id || have->n_ci != want->n_ci)
         return false;
     if (placements && want->start >= 0 && (unsigned)want->start != have->start)
         return false;
     unsigned a[MIG_MAX_CI], b[MIG_MAX_CI];
-    state_ci_set(have, a);
-    desired_ci_set(want, b);
+    state_ci_set(m, have, a);
+    desired_ci_set(m, want, b);
     return memcmp(a, b, have->n_ci * sizeof a[0]) == 0;
 }
 
@@ -656,7 +674,7 @@ static bool structure_matches(const mig_gpu_state *g, const mig_desired_gpu *d, 
     bool adj[MIG_MAX_GI][MIG_MAX_GI];
     for (unsigned i = 0; i < g->n_gi; i++)
         for (unsigned j = 0; j < d->n_gi; j++)
-            adj[i][j] = gi_matches(&g->gi[i], &d->gi[j], placements);
+            adj[i][j] = gi_matches(g->model, &g->gi[i], &d->gi[j], placements);
     int owner[MIG_MAX_GI];
     for (unsigned j = 0; j < MIG_MAX_GI; j++)
         owner[j] = -1;

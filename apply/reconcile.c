@@ -132,7 +132,10 @@ static void price_keep(const search *s, const mig_gi_state *gi, const gi_class *
             }
             sub = valid[i];
             unsigned j = 0;
-            while (sub && j < c->n_ci && (taken[j] || c->ci[j].profile_id != gi->ci[i].profile_id))
+            /* A CI spanning the GI matches whatever its profile id. */
+            while (sub && j < c->n_ci &&
+                   (taken[j] || mig_ci_canonical_id(s->m, p, c->ci[j].profile_id) !=
+                                    mig_ci_canonical_id(s->m, p, gi->ci[i].profile_id)))
                 j++;
             sub = sub && j < c->n_ci;
             if (sub) {

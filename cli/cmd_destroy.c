@@ -8,6 +8,10 @@
  * check but kills nothing: the driver still answers "In use" for an
  * instance that has processes, so --force only helps when the busy report
  * is stale. Ids that do not exist are bad input (exit 2).
+ *
+ * --gi takes a comma list (2,3), and --all every GPU instance of the GPU
+ * (nvidia-smi mig -dci + -dgi with no -gi); every target is checked before
+ * the first is destroyed, so one busy instance refuses the whole run.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,17 +21,20 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/gpu_select.h"
 #include "model/gpu_state.h"
 #include "util/nvml_rc.h"
 
 static void destroy_usage(FILE *out)
 {
-    fprintf(out, "usage: migctl destroy -i N --gi ID [--ci ID] [--force] [--json]\n\n"
+    fprintf(out, "usage: migctl destroy -i GPU --gi ID[,ID...] [--ci ID] [--force] [--json]\n"
+                 "       migctl destroy -i GPU --all [--force] [--json]\n\n"
                  "Destroy compute instance --ci ID of GPU instance --gi ID on GPU N, or, without\n"
                  "--ci, every compute instance of the GPU instance and then the GPU instance.\n"
                  "Busy instances (processes running) are refused.\n\n"
-                 "  -i, --gpu N   the GPU (required)\n"
-                 "  --gi ID       the GPU instance (required; ids from 'migctl status')\n"
+                 "  -i, --gpu GPU an index, a UUID or a PCI bus id (required)\n"
+                 "  --gi ID,...   the GPU instance(s) (ids from 'migctl status' or 'migctl list -lgi')\n"
+                 "  --all         every GPU instance of the GPU\n"
                  "  --ci ID       only this compute instance\n"
                  "  --force       do not refuse busy instances; processes are NOT stopped, and\n"
                  "                the driver still refuses an instance with running processes\n"
@@ -36,7 +43,10 @@ static void destroy_usage(FILE *out)
 
 typedef struct {
     unsigned gpu, gi, ci;
-    bool have_ci, force, json;
+    bool have_ci, force, json, all;
+    const char *gpu_text;
+    unsigned n_gis;
+    unsigned gis[MIG_MAX_GI * 2];
 } destroy_args;
 
 static void id_list(const mig_gpu_state *st, const mig_gi_state *gi, char *buf, size_t len)
@@ -105,10 +115,10 @@ static int destroy_ci(mig_backend *b, const destroy_args *a, unsigned ci, json_t
     return 0;
 }
 
-static int run_destroy(mig_backend *b, const destroy_args *a, json_t *done, mig_error *e)
+static int run_one(mig_backend *b, const destroy_args *a, json_t *done, mig_error *e)
 {
     mig_gpu_state st;
-    if (cli_gpu_state(b, a->gpu, &st, e) < 0 || check_targets(a, &st, e) < 0)
+    if (cli_gpu_state(b, a->gpu, &st, e) < 0)
         return -1;
     if (a->have_ci)
         return destroy_ci(b, a, a->ci, done, e);
@@ -136,11 +146,57 @@ static int run_destroy(mig_backend *b, const destroy_args *a, json_t *done, mig_
     return 0;
 }
 
+/* Every target checked first (ids exist, none busy), then each destroyed. */
+static int run_destroy(mig_backend *b, destroy_args *a, json_t *done, mig_error *e)
+{
+    mig_gpu_state st;
+    if (cli_gpu_one(b, a->gpu_text, &a->gpu, e) < 0 || cli_gpu_state(b, a->gpu, &st, e) < 0)
+        return -1;
+    if (a->all) {
+        a->n_gis = 0;
+        for (unsigned i = 0; i < st.n_gi; i++)
+            a->gis[a->n_gis++] = st.gi[i].id;
+        if (!a->n_gis) {
+            if (!a->json)
+                printf("No GPU instances on GPU %u: nothing to destroy\n", a->gpu);
+            return 0;
+        }
+    }
+    for (unsigned k = 0; k < a->n_gis; k++) {
+        a->gi = a->gis[k];
+        if (check_targets(a, &st, e) < 0)
+            return -1;
+    }
+    for (unsigned k = 0; k < a->n_gis; k++) {
+        a->gi = a->gis[k];
+        if (run_one(b, a, done, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_gi_list(const char *text, destroy_args *a)
+{
+    char buf[256];
+    if (!*text || strlen(text) >= sizeof buf || text[strlen(text) - 1] == ',')
+        return -1;
+    snprintf(buf, sizeof buf, "%s", text);
+    char *save = NULL;
+    a->n_gis = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (a->n_gis == sizeof a->gis / sizeof a->gis[0] || !cli_parse_uint(t, &a->gis[a->n_gis]))
+            return -1;
+        a->n_gis++;
+    }
+    return a->n_gis ? 0 : -1;
+}
+
 int cmd_destroy(int argc, char **argv, cli_globals *g)
 {
     static const struct option opts[] = {{"gpu", required_argument, 0, 'i'},
                                          {"gi", required_argument, 0, 'G'},
                                          {"ci", required_argument, 0, 'c'},
+                                         {"all", no_argument, 0, 'A'},
                                          {"force", no_argument, 0, 'f'},
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
@@ -152,15 +208,19 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
-            if (!cli_parse_uint(optarg, &a.gpu))
-                return cli_usage_error("destroy", "-i needs a GPU index, not '%s'", optarg);
+            if (!cli_gpu_text_ok(optarg, false))
+                return cli_usage_error("destroy", "-i needs a GPU index, UUID or PCI bus id, "
+                                       "not '%s'", optarg);
+            a.gpu_text = optarg;
             have_gpu = true;
             break;
         case 'G':
-            if (!cli_parse_uint(optarg, &a.gi))
-                return cli_usage_error("destroy", "--gi needs an instance id, not '%s'", optarg);
+            if (parse_gi_list(optarg, &a) < 0)
+                return cli_usage_error("destroy", "--gi needs instance ids (2 or 2,3), not '%s'",
+                                       optarg);
             have_gi = true;
             break;
+        case 'A': a.all = true; break;
         case 'c':
             if (!cli_parse_uint(optarg, &a.ci))
                 return cli_usage_error("destroy", "--ci needs an instance id, not '%s'", optarg);
@@ -174,8 +234,12 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
     }
     if (optind < argc)
         return cli_usage_error("destroy", "unexpected argument '%s'", argv[optind]);
-    if (!have_gpu || !have_gi)
-        return cli_usage_error("destroy", "-i N and --gi ID are required");
+    if (!have_gpu || (!have_gi && !a.all))
+        return cli_usage_error("destroy", "-i GPU and --gi ID (or --all) are required");
+    if (a.all && (have_gi || a.have_ci))
+        return cli_usage_error("destroy", "--all excludes --gi and --ci");
+    if (a.have_ci && a.n_gis > 1)
+        return cli_usage_error("destroy", "--ci needs exactly one --gi");
 
     mig_error e;
     mig_backend *b;

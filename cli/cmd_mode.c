@@ -8,6 +8,12 @@
  * --reset, or reboot). Turning MIG off with GPU instances present is refused:
  * they would be torn down under their users. A reset loses every GPU
  * instance, so it is refused while any exist unless --force.
+ *
+ * Like `nvidia-smi -mig 1`, no -i (or -i all) means every MIG-capable GPU,
+ * and -i takes indexes, UUIDs and PCI bus ids, comma separated; each GPU is
+ * done in turn, a failure on one does not stop the others, and the exit
+ * code is the worst. With one GPU named, --json prints its object as
+ * before; with several, {"gpus": [...]}.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,17 +23,19 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/gpu_select.h"
 #include "util/nvml_rc.h"
 
 static void mode_usage(FILE *out)
 {
-    fprintf(out, "usage: migctl mode -i N on|off [--json]\n"
-                 "       migctl mode -i N --reset [--force] [--json]\n\n"
+    fprintf(out, "usage: migctl mode [-i GPUS] on|off [--json]\n"
+                 "       migctl mode [-i GPUS] --reset [--force] [--json]\n\n"
                  "Turn MIG mode on or off on GPU N. Hopper and later switch at once; on Ampere\n"
                  "the driver resets the GPU to switch. While processes hold the GPU the change\n"
                  "stays pending: stop them and run 'migctl mode -i N --reset' (or reboot).\n"
                  "Turning MIG off is refused while GPU instances exist (destroy them first).\n\n"
-                 "  -i, --gpu N   the GPU (required)\n"
+                 "  -i, --gpu GPUS  indexes, UUIDs or PCI bus ids, comma separated, or 'all'\n"
+                 "                (default: every MIG-capable GPU, as nvidia-smi -mig does)\n"
                  "  --reset       reset the GPU now: a pending mode becomes current; every GPU\n"
                  "                instance is lost, so with instances present it needs --force\n"
                  "  --force       allow --reset to drop existing GPU instances\n"
@@ -37,7 +45,17 @@ static void mode_usage(FILE *out)
 typedef struct {
     unsigned gpu;
     bool json, reset, force, want;
+    json_t *many;  /* several GPUs with --json: objects gathered here */
 } mode_args;
+
+/* One GPU's JSON object: printed, or gathered when several GPUs are done. */
+static void emit_json(const mode_args *a, json_t *j)
+{
+    if (a->many)
+        json_array_append_new(a->many, j);
+    else
+        cli_print_json(j);
+}
 
 static unsigned holders(const mig_gpu_state *st)
 {
@@ -79,7 +97,7 @@ static int do_reset(mig_backend *b, const mode_args *a, mig_error *e)
     if (a->json) {
         json_t *j = state_json(a, &st);
         json_object_set_new(j, "reset", json_true());
-        cli_print_json(j);
+        emit_json(a, j);
     } else {
         printf("Reset GPU %u (%s): MIG mode %s\n", a->gpu, st.bus_id,
                st.mig_current ? "on" : "off");
@@ -100,7 +118,7 @@ static void print_outcome(const mode_args *a, const mig_gpu_state *st, bool chan
         json_object_set_new(j, "why", pending ? json_string(nvml_rc_name(why)) : json_null());
         json_object_set_new(j, "why_text", pending ? json_string(nvml_rc_string(why)) : json_null());
         json_object_set_new(j, "arch", json_string(st->model ? mig_arch_name(st->model->arch) : "?"));
-        cli_print_json(j);
+        emit_json(a, j);
         return;
     }
     if (!changed) {
@@ -163,15 +181,16 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     mode_args a = {0};
-    bool have_gpu = false;
+    const char *which = NULL;
     int c;
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
-            if (!cli_parse_uint(optarg, &a.gpu))
-                return cli_usage_error("mode", "-i needs a GPU index, not '%s'", optarg);
-            have_gpu = true;
+            if (!cli_gpu_text_ok(optarg, true))
+                return cli_usage_error("mode", "-i needs GPU indexes, UUIDs or PCI bus ids, or "
+                                       "'all', not '%s'", optarg);
+            which = optarg;
             break;
         case 'j': a.json = true; break;
         case 'r': a.reset = true; break;
@@ -180,8 +199,6 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
         default: return cli_option_error("mode", c, argv);
         }
     }
-    if (!have_gpu)
-        return cli_usage_error("mode", "-i N (the GPU) is required");
     int rest = argc - optind;
     if (a.reset && rest)
         return cli_usage_error("mode", "--reset takes no on/off, not '%s'", argv[optind]);
@@ -209,8 +226,33 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
         cli_change_unlock(lock_fd);
         return cli_report("mode", &e);
     }
-    int rc = a.reset ? do_reset(b, &a, &e) : do_mode(b, &a, &e);
+    unsigned sel[MIG_SELECT_MAX], n_sel = 0;
+    bool all = !which || strcmp(which, "all") == 0;
+    int code = 0;
+    if (cli_gpu_select(b, which ? which : "all", true, sel, &n_sel, &e) < 0) {
+        code = cli_report("mode", &e);
+        n_sel = 0;
+    }
+    bool one = !all && n_sel == 1;
+    if (a.json && !one)
+        a.many = json_array();
+    for (unsigned k = 0; k < n_sel; k++) {
+        a.gpu = sel[k];
+        if (all) {
+            /* every GPU: those that cannot do MIG are not asked */
+            mig_gpu_state st;
+            if (b->ops->gpu_state(b, a.gpu, &st, &e) == 0 && (!st.mig_capable || !st.model))
+                continue;
+        }
+        int rc = a.reset ? do_reset(b, &a, &e) : do_mode(b, &a, &e);
+        if (rc < 0) {
+            int c2 = cli_report("mode", &e);
+            code = c2 > code ? c2 : code;
+        }
+    }
     backend_close(b);
     cli_change_unlock(lock_fd);
-    return rc < 0 ? cli_report("mode", &e) : 0;
+    if (a.many)
+        cli_print_json(json_pack("{s:o}", "gpus", a.many));
+    return code;
 }

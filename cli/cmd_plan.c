@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "config/workload_check.h"
 #include "cli/plan_output.h"
 #include "integrate/k8s/k8s.h"
 #include "config/workload.h"
@@ -76,8 +77,9 @@ int plan_emit_configs(const char *verb, const fl_fleet *f, const pk_gpu *gpus, c
                             "node name '%s' has a '/': it cannot name a file in %s "
                             "(--emit-config writes <node>.yaml)",
                             f->nodes[nd].name, dir);
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-        return mig_fail(e, MIG_ERR_SYSTEM, "%s: %s", dir, strerror(errno));
+    if (mkdir(dir, 0777) < 0 && errno != EEXIST) /* a folder that cannot be: bad input */
+        return mig_fail(e, errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == EROFS
+                               ? MIG_ERR_INPUT : MIG_ERR_SYSTEM, "%s: %s", dir, strerror(errno));
     for (unsigned nd = 0; nd < f->n_nodes; nd++) {
         bool used = false;
         for (unsigned i = 0; i < f->nodes[nd].n_gpus; i++)
@@ -378,6 +380,11 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
     if (wl_parse_file(wpath ? wpath : apath, &wf, &e) < 0)
         return cli_report("plan", &e);
     if (plan_load_fleet(g, "plan", fpath, live, &fleet, &e) < 0) {
+        wl_free(&wf);
+        return cli_report("plan", &e);
+    }
+    if (wl_check_profiles(&wf, &e) < 0) { /* a profile no model has: a typo */
+        fl_free(&fleet);
         wl_free(&wf);
         return cli_report("plan", &e);
     }

@@ -8,6 +8,13 @@
  * catalogue entry with the profile table replaced by what the backend
  * reports) plus a per-profile "free" count, so the three printers never
  * care where the numbers came from.
+ *
+ * Several at once, as nvidia-smi mig -lgip lists every GPU: -i takes a
+ * comma list of indexes, UUIDs or PCI bus ids (or 'all'), --model a comma
+ * list of models, and --smi with neither lists every GPU. The nvidia-smi
+ * form is then one -lgip table with each GPU's blocks in turn, then every
+ * GPU's -lgipp lines; --json gives {"profiles": [one object per GPU or
+ * model]} (one GPU or model: that object, as before).
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -16,6 +23,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/gpu_select.h"
 #include "model/catalogue.h"
 #include "model/gpu_state.h"
 
@@ -24,7 +32,7 @@
 typedef struct {
     const char *model;
     bool have_gpu;
-    unsigned gpu;
+    const char *gpu_text;
     bool json, smi, ci;
 } profiles_opts;
 
@@ -40,12 +48,15 @@ typedef struct {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: migctl profiles --model NAME [--json | --smi] [--ci]\n"
-            "       migctl profiles -i N [--json | --smi] [--ci]\n\n"
+            "usage: migctl profiles --model NAME[,NAME...] [--json | --smi] [--ci]\n"
+            "       migctl profiles -i GPUS [--json | --smi] [--ci]\n"
+            "       migctl profiles --smi   (every GPU, as nvidia-smi mig -lgip)\n\n"
             "GPU-instance profiles of a GPU model (offline, from the catalogue) or of a live GPU\n"
             "(through the backend, with the number of each that can still be created).\n\n"
-            "  -m, --model NAME  catalogue model, e.g. H100-SXM5-80GB (see 'migctl models')\n"
-            "  -i, --id N        GPU index on the current backend\n"
+            "  -m, --model NAME  catalogue model, e.g. H100-SXM5-80GB (see 'migctl models');\n"
+            "                    several comma separated\n"
+            "  -i, --id GPUS     GPU indexes, UUIDs or PCI bus ids on the current backend,\n"
+            "                    comma separated, or 'all'\n"
             "      --json        {\"model\", \"gpu_instance_profiles\": [{\"name\", \"id\", \"index\",\n"
             "                    \"compute_slices\", \"memory_slices\", \"memory_mib\", \"sm_count\",\n"
             "                    \"instance_count\", \"copy_engines\", \"decoders\", \"encoders\", \"jpeg\",\n"
@@ -60,6 +71,7 @@ static int parse_opts(int argc, char **argv, profiles_opts *o, int *code)
 {
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'}, {"id", required_argument, NULL, 'i'},
+        {"gpu", required_argument, NULL, 'i'},
         {"json", no_argument, NULL, 'j'},        {"smi", no_argument, NULL, 's'},
         {"ci", no_argument, NULL, 'c'},          {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -70,8 +82,10 @@ static int parse_opts(int argc, char **argv, profiles_opts *o, int *code)
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'i':
-            if (!cli_parse_uint(optarg, &o->gpu))
-                return cli_stop(code, cli_usage_error(VERB, "-i needs a GPU index, got '%s'", optarg));
+            if (!cli_gpu_text_ok(optarg, true))
+                return cli_stop(code, cli_usage_error(VERB, "-i needs GPU indexes, UUIDs or PCI "
+                                                            "bus ids, got '%s'", optarg));
+            o->gpu_text = optarg;
             o->have_gpu = true;
             break;
         case 'j': o->json = true; break;
@@ -83,6 +97,10 @@ static int parse_opts(int argc, char **argv, profiles_opts *o, int *code)
     }
     if (optind < argc)
         return cli_stop(code, cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]));
+    if (!o->model && !o->have_gpu && o->smi) {
+        o->gpu_text = "all"; /* nvidia-smi mig -lgip: every GPU */
+        o->have_gpu = true;
+    }
     if (!o->model && !o->have_gpu)
         return cli_stop(code, cli_usage_error(VERB, "give --model NAME or -i N"));
     if (o->model && o->have_gpu)
@@ -148,12 +166,34 @@ static int view_live_gpu(mig_backend *b, unsigned idx, profiles_view *v, mig_err
     return 0;
 }
 
-static int view_live(cli_globals *g, unsigned idx, profiles_view *v, mig_error *e)
+#define VIEWS_MAX 64
+
+/* Every GPU -i names, or every model --model names: views v[0..*n). */
+static int views_get(cli_globals *g, const profiles_opts *o, profiles_view *v, unsigned *n,
+                     mig_error *e)
 {
+    *n = 0;
+    if (o->model) {
+        char buf[1024], *save = NULL;
+        snprintf(buf, sizeof buf, "%s", o->model);
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (*n == VIEWS_MAX)
+                return mig_fail(e, MIG_ERR_INPUT, "at most %d models at once", VIEWS_MAX);
+            if (view_offline(t, &v[*n], e) < 0)
+                return -1;
+            v[*n].gpu = *n; /* the nvidia-smi form numbers models as GPUs */
+            (*n)++;
+        }
+        return 0;
+    }
     mig_backend *b;
     if (cli_open_backend(g, &b, e) < 0)
         return -1;
-    int rc = view_live_gpu(b, idx, v, e);
+    unsigned sel[MIG_SELECT_MAX], n_sel = 0;
+    int rc = cli_gpu_select(b, o->gpu_text, true, sel, &n_sel, e);
+    for (unsigned k = 0; rc == 0 && k < n_sel && k < VIEWS_MAX; k++)
+        if ((rc = view_live_gpu(b, sel[k], &v[*n], e)) == 0)
+            (*n)++;
     backend_close(b);
     return rc;
 }
@@ -170,17 +210,10 @@ static void starts_text(const unsigned char *starts, unsigned n, char *buf, size
 
 /* nvidia-smi mig -lgip, the 81-column layout of drivers R550 and later
  * (reference/nvidia-smi-mig-cli.md section 3), then -lgipp (section 4). */
-static void print_smi(const profiles_view *v)
+/* One view's -lgip blocks. */
+static void print_lgip_blocks(const profiles_view *v, const char *rule)
 {
-    static const char *rule =
-        "+-------------------------------------------------------------------------------+\n";
     const mig_model *m = &v->model;
-    fputs(rule, stdout);
-    fputs("| GPU instance profiles:                                                        |\n"
-          "| GPU   Name               ID    Instances   Memory     P2P    SM    DEC   ENC  |\n"
-          "|                                Free/Total   GiB              CE    JPEG  OFA  |\n"
-          "|===============================================================================|\n",
-          stdout);
     for (unsigned i = 0; i < m->n_profiles; i++) {
         const mig_gi_profile *p = &m->profiles[i];
         char name[MIG_NAME_LEN + 8], avail[24], gib[24];
@@ -192,6 +225,12 @@ static void print_smi(const profiles_view *v)
         printf("|%62s%2u%5s%-6u%-4u|\n", "", p->copy_engines, "", p->jpeg, p->ofa);
         fputs(rule, stdout);
     }
+}
+
+/* One view's -lgipp lines. */
+static void print_lgipp(const profiles_view *v)
+{
+    const mig_model *m = &v->model;
     for (unsigned i = 0; i < m->n_profiles; i++) {
         const mig_gi_profile *p = &m->profiles[i];
         char starts[64];
@@ -199,6 +238,23 @@ static void print_smi(const profiles_view *v)
         printf("GPU %2u Profile ID %2u %s {%s}:%u\n", v->gpu, p->id,
                p->n_starts == 1 ? "Placement :" : "Placements:", starts, p->memory_slices);
     }
+}
+
+/* nvidia-smi mig -lgip over every view (one table), then -lgipp. */
+static void print_smi(const profiles_view *views, unsigned n_views)
+{
+    static const char *rule =
+        "+-------------------------------------------------------------------------------+\n";
+    fputs(rule, stdout);
+    fputs("| GPU instance profiles:                                                        |\n"
+          "| GPU   Name               ID    Instances   Memory     P2P    SM    DEC   ENC  |\n"
+          "|                                Free/Total   GiB              CE    JPEG  OFA  |\n"
+          "|===============================================================================|\n",
+          stdout);
+    for (unsigned k = 0; k < n_views; k++)
+        print_lgip_blocks(&views[k], rule);
+    for (unsigned k = 0; k < n_views; k++)
+        print_lgipp(&views[k]);
 }
 
 static void print_ci_rows(const mig_model *m, const mig_gi_profile *p)
@@ -287,7 +343,7 @@ static json_t *gi_profile_json(const profiles_view *v, unsigned i, bool with_ci)
     return o;
 }
 
-static int print_json(const profiles_view *v, bool with_ci)
+static json_t *view_json(const profiles_view *v, bool with_ci)
 {
     json_t *root = json_object();
     json_object_set_new(root, "model", json_string(v->model.name));
@@ -300,6 +356,20 @@ static int print_json(const profiles_view *v, bool with_ci)
     for (unsigned i = 0; i < v->model.n_profiles; i++)
         json_array_append_new(list, gi_profile_json(v, i, with_ci));
     json_object_set_new(root, "gpu_instance_profiles", list);
+    return root;
+}
+
+static int print_json(const profiles_view *v, unsigned n, bool with_ci)
+{
+    json_t *root;
+    if (n == 1) {
+        root = view_json(v, with_ci);
+    } else {
+        json_t *all = json_array();
+        for (unsigned k = 0; k < n; k++)
+            json_array_append_new(all, view_json(&v[k], with_ci));
+        root = json_pack("{s:o}", "profiles", all);
+    }
     int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     putchar('\n');
@@ -312,23 +382,28 @@ int cmd_profiles(int argc, char **argv, cli_globals *g)
     int rc;
     if (parse_opts(argc, argv, &o, &rc) < 0)
         return rc;
-    profiles_view *v = calloc(1, sizeof *v);
+    profiles_view *v = calloc(VIEWS_MAX, sizeof *v);
+    unsigned n = 0;
     mig_error e = {0};
     if (!v) {
         mig_fail(&e, MIG_ERR_SYSTEM, "out of memory");
         return cli_report(VERB, &e);
     }
-    rc = o.model ? view_offline(o.model, v, &e) : view_live(g, o.gpu, v, &e);
+    rc = views_get(g, &o, v, &n, &e);
     if (rc < 0) {
         free(v);
         return cli_report(VERB, &e);
     }
     if (o.json)
-        rc = print_json(v, o.ci);
+        rc = print_json(v, n, o.ci);
     else if (o.smi)
-        print_smi(v);
+        print_smi(v, n);
     else
-        print_table(v, o.ci);
+        for (unsigned k = 0; k < n; k++) {
+            if (k)
+                putchar('\n');
+            print_table(&v[k], o.ci);
+        }
     free(v);
     return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "cli/render.h"
+#include "config/workload_check.h"
 #include "cli/plan_output.h"
 #include "integrate/k8s/k8s.h"
 #include "config/workload.h"
@@ -241,6 +242,11 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
     if (wl_parse_file(wpath, &wf, &e) < 0)
         return cli_report("replan", &e);
     if (plan_load_fleet(g, "replan", fpath, live, &fleet, &e) < 0) {
+        wl_free(&wf);
+        return cli_report("replan", &e);
+    }
+    if (wl_check_profiles(&wf, &e) < 0) { /* a profile no model has: a typo */
+        fl_free(&fleet);
         wl_free(&wf);
         return cli_report("replan", &e);
     }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/gpu_select.h"
 #include "cli/sim_telemetry.h"
 #include "gpu/sim.h"
 #include "util/nvml_rc.h"
@@ -28,7 +29,7 @@ static void sim_usage(FILE *out)
             "       migctl sim load -i N [--gi ID] [--sm F] [--dram F] [--memory SIZE] ... | --clear\n"
             "       migctl sim health -i N [--xid CODE] [--ecc-dbe K] ... | --clear\n"
             "       migctl sim reboot\n"
-            "       migctl sim show\n\n"
+            "       migctl sim show [--json]\n\n"
             "Manage the simulated GPUs in the state file (--sim FILE or $MIGCTL_SIM_STATE).\n\n"
             "  init     create the file: SPEC is COUNTxMODEL[,COUNTxMODEL...], e.g.\n"
             "           8xH100-SXM5-80GB or 4xH100-SXM5-80GB,2xA100-SXM4-40GB (see 'migctl models');\n"
@@ -47,7 +48,7 @@ static void sim_usage(FILE *out)
             "  health   inject Xid events, ECC errors, row-remap trouble ('sim health --help').\n"
             "  reboot   instances and processes are gone; Hopper and later come back with MIG\n"
             "           off, Ampere with its pending mode made current.\n"
-            "  show     print the state file (JSON).\n");
+            "  show     print the state file (JSON; --json is accepted and changes nothing).\n");
 }
 
 static int need_path(cli_globals *g, const char **path)
@@ -160,14 +161,17 @@ static int sim_procs_cmd(int argc, char **argv, const char *path)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     procs_req r = {.gi = -1, .ci = -1};
-    bool have_gpu = false, have_start = false, have_stop = false;
+    bool have_gpu = false, have_start = false, have_stop = false, have_count = false;
+    const char *gpu_text = NULL;
     unsigned v;
     int c;
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
-            if (parse_int_opt("sim procs", "-i", optarg, &r.gpu))
-                return 2;
+            if (!cli_gpu_text_ok(optarg, false))
+                return cli_usage_error("sim procs", "-i needs a GPU index, UUID or PCI bus id, "
+                                       "not '%s'", optarg);
+            gpu_text = optarg;
             have_gpu = true;
             break;
         case 'G':
@@ -189,6 +193,7 @@ static int sim_procs_cmd(int argc, char **argv, const char *path)
         case 'n':
             if (parse_int_opt("sim procs", "--count", optarg, &r.count))
                 return 2;
+            have_count = true;
             break;
         case 'h': sim_usage(stdout); return 0;
         default: return cli_option_error("sim procs", c, argv);
@@ -204,8 +209,23 @@ static int sim_procs_cmd(int argc, char **argv, const char *path)
         return cli_usage_error("sim procs", "--ci needs --gi");
     if (r.gi > 31 || r.ci > 31)
         return cli_usage_error("sim procs", "no such instance id");
+    /* 0 used to mean "the default" (1 to start, all to stop): asked for
+     * explicitly it started one or stopped all, the opposite of nothing. */
+    if (have_count && r.count == 0)
+        return cli_usage_error("sim procs", "--count needs at least 1 (leave it out to start "
+                               "one, or to stop all)");
     r.start = have_start;
-    int rc = with_state(path, "sim procs", procs_change, &r);
+    /* -i as every verb takes it: an index, a UUID or a PCI bus id. */
+    mig_error e;
+    mig_backend *b;
+    mig_backend_options bo = {.which = "sim", .sim_path = path};
+    if (backend_open(&bo, &b, &e) < 0)
+        return cli_report("sim procs", &e);
+    int rc = cli_gpu_one(b, gpu_text, &r.gpu, &e);
+    backend_close(b);
+    if (rc < 0)
+        return cli_report("sim procs", &e);
+    rc = with_state(path, "sim procs", procs_change, &r);
     if (rc)
         return rc;
     if (r.gi < 0)
@@ -369,6 +389,13 @@ static int sim_reboot_cmd(int argc, char **argv, const char *path)
 
 static int sim_show_cmd(int argc, char **argv, const char *path)
 {
+    /* Its output is JSON already; --json, which every read verb takes, is
+     * accepted and changes nothing. */
+    int kept = 1;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--json") != 0)
+            argv[kept++] = argv[i];
+    argc = kept;
     int rc = no_args(argc, argv, "sim show");
     if (rc >= 0)
         return rc;

@@ -20,18 +20,20 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/gpu_select.h"
 #include "cli/render.h"
 #include "metrics/metrics.h"
 #include "model/gpu_state.h"
 
 static void status_usage(FILE *out)
 {
-    fprintf(out, "usage: migctl status [-i N] [--json]\n\n"
+    fprintf(out, "usage: migctl status [-i GPUS] [--json]\n\n"
                  "Show every GPU (or GPU N): MIG mode, GPU instances with their placements,\n"
                  "compute instances with their MIG device UUIDs, which are busy (processes\n"
-                 "running), and a slot map of the memory slices. The first line names the\n"
-                 "backend that answered (nvml or sim).\n\n"
-                 "  -i, --gpu N   only GPU N\n"
+                 "running, with their process ids), and a slot map of the memory slices. The\n"
+                 "first line names the backend that answered (nvml or sim).\n\n"
+                 "  -i, --gpu GPUS  only these GPUs: indexes, UUIDs or PCI bus ids, comma\n"
+                 "                separated, or 'all'\n"
                  "  --json        machine-readable output (shape in docs/design.md)\n");
 }
 
@@ -62,6 +64,25 @@ static const char *gi_name(const mig_gpu_state *g, const mig_gi_state *gi)
 
 /* ------------------------------------------------------------ JSON */
 
+/* The process ids known (at most MIG_MAX_PIDS of n). */
+static json_t *pids_json(const unsigned *pids, unsigned n)
+{
+    json_t *a = json_array();
+    for (unsigned k = 0; k < n && k < MIG_MAX_PIDS; k++)
+        json_array_append_new(a, json_integer(pids[k]));
+    return a;
+}
+
+/* " (2 processes: 4242, 4243)" into buf. */
+static void pids_text(const unsigned *pids, unsigned n, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "%u process%s", n, n == 1 ? "" : "es");
+    for (unsigned k = 0; k < n && k < MIG_MAX_PIDS && used < len; k++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%u", k ? ", " : ": pid ", pids[k]);
+    if (n > MIG_MAX_PIDS && used < len)
+        snprintf(buf + used, len - used, ", ...");
+}
+
 static json_t *ci_json(const mig_gpu_state *g, const mig_gi_state *gi, const mig_ci_state *ci)
 {
     char name[64] = "?";
@@ -73,6 +94,7 @@ static json_t *ci_json(const mig_gpu_state *g, const mig_gi_state *gi, const mig
                           (int)ci->start, "size", (int)ci->slices);
     if (ci->procs_unknown) /* only then: the shape stays as it was where processes are known */
         json_object_set_new(j, "procs_known", json_false());
+    json_object_set_new(j, "pids", pids_json(ci->pids, ci->n_procs));
     return j;
 }
 
@@ -97,6 +119,7 @@ static json_t *gpu_json(const mig_gpu_state *g)
                           g->model ? json_string(g->model->name) : json_null(), "pci_device_id",
                           pci, "bus_id", g->bus_id, "mig", "current", g->mig_current, "pending",
                           g->mig_pending, "busy", gpu_state_busy(g), "procs", (int)g->n_procs);
+    json_object_set_new(j, "pids", pids_json(g->pids, g->n_procs));
     json_object_set_new(j, "gpu_instances", gis);
     return j;
 }
@@ -153,8 +176,11 @@ static void print_gpu_text(const mig_gpu_state *g, bool color)
 {
     draw_gpu(stdout, g, color);
     printf("       %s  bus %s", g->uuid, g->bus_id);
-    if (g->n_procs)
-        printf("  %u process%s on the whole GPU", g->n_procs, g->n_procs == 1 ? "" : "es");
+    char procs[160];
+    if (g->n_procs) {
+        pids_text(g->pids, g->n_procs, procs, sizeof procs);
+        printf("  %s on the whole GPU", procs);
+    }
     printf("\n");
     for (unsigned i = 0; i < g->n_gi; i++) {
         const mig_gi_state *gi = &g->gi[i];
@@ -166,33 +192,32 @@ static void print_gpu_text(const mig_gpu_state *g, bool color)
             if (g->model)
                 ci_state_name(g->model, gi, ci, name, sizeof name);
             printf("         CI %u  %-14s %s  ", ci->id, name, ci->uuid);
-            if (!ci_state_busy(ci))
+            if (!ci_state_busy(ci)) {
                 printf("idle\n");
-            else if (ci->n_procs)
-                printf("busy (%u process%s)\n", ci->n_procs, ci->n_procs == 1 ? "" : "es");
-            else /* busy with no process counted: the driver cannot list them */
+            } else if (ci->n_procs) {
+                pids_text(ci->pids, ci->n_procs, procs, sizeof procs);
+                printf("busy (%s)\n", procs);
+            } else { /* busy with no process counted: the driver cannot list them */
                 printf("busy? (the driver cannot list processes: treated as busy)\n");
+            }
         }
     }
 }
 
 /* ------------------------------------------------------------ verb */
 
-static int collect(mig_backend *b, bool one, unsigned only, mig_gpu_state **out, unsigned *n,
+static int collect(mig_backend *b, const char *which, mig_gpu_state **out, unsigned *n,
                    mig_error *e)
 {
-    unsigned count;
-    if (b->ops->gpu_count(b, &count, e) < 0)
+    unsigned sel[MIG_SELECT_MAX], n_sel;
+    if (cli_gpu_select(b, which ? which : "all", true, sel, &n_sel, e) < 0)
         return -1;
-    if (one && only >= count)
-        return mig_fail(e, MIG_ERR_INPUT, "GPU index %u out of range (%u GPU%s: 0-%u)", only,
-                        count, count == 1 ? "" : "s", count ? count - 1 : 0);
-    unsigned first = one ? only : 0, last = one ? only + 1 : count;
-    *out = calloc(last - first + 1, sizeof **out);
+    *out = calloc(n_sel + 1, sizeof **out);
     if (!*out)
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
     *n = 0;
-    for (unsigned i = first; i < last; i++) {
+    for (unsigned k = 0; k < n_sel; k++) {
+        unsigned i = sel[k];
         if (b->ops->gpu_state(b, i, &(*out)[*n], e) < 0) {
             mig_error_prefix(e, "GPU %u", i);
             return -1;
@@ -208,16 +233,17 @@ int cmd_status(int argc, char **argv, cli_globals *g)
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    bool json = false, one = false;
-    unsigned only = 0;
+    bool json = false;
+    const char *which = NULL;
     int c;
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
-            if (!cli_parse_uint(optarg, &only))
-                return cli_usage_error("status", "-i needs a GPU index, not '%s'", optarg);
-            one = true;
+            if (!cli_gpu_text_ok(optarg, true))
+                return cli_usage_error("status", "-i needs GPU indexes, UUIDs or PCI bus ids, "
+                                       "not '%s'", optarg);
+            which = optarg;
             break;
         case 'j': json = true; break;
         case 'h': status_usage(stdout); return 0;
@@ -233,7 +259,7 @@ int cmd_status(int argc, char **argv, cli_globals *g)
         return cli_report("status", &e);
     mig_gpu_state *gpus = NULL;
     unsigned n = 0;
-    int rc = collect(b, one, only, &gpus, &n, &e);
+    int rc = collect(b, which, &gpus, &n, &e);
     const char *backend = b->ops->name;
     metrics_gpu **health = rc == 0 ? calloc(n + 1, sizeof *health) : NULL;
     if (rc == 0 && !health)

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <libgen.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@ static const struct {
     {"top", cmd_top, "live view of every slice: SM, bandwidth, memory, processes, health"},
     {"exporter", cmd_exporter, "serve slice telemetry to Prometheus (dcgm-exporter names)"},
     {"profile", cmd_profile, "run a workload, measure it, recommend the smallest MIG profile"},
+    {"list", cmd_list, "GPUs and MIG devices with UUIDs, as nvidia-smi -L, -lgi, -lci, -lcip"},
+    {"mig-parted", cmd_mig_parted, "answer as nvidia-mig-parted (apply, assert, export, ...)"},
 };
 
 static void usage(FILE *out)
@@ -105,6 +108,19 @@ int main(int argc, char **argv)
     };
     if (take_globals(&argc, argv, &g) < 0)
         return 2;
+    /* Installed or linked as nvidia-mig-parted: be it (flags, environment,
+     * messages and exit codes of mig-parted v0.13.1). */
+    char self[4096];
+    snprintf(self, sizeof self, "%s", argv[0] ? argv[0] : "");
+    if (strcmp(basename(self), "nvidia-mig-parted") == 0)
+        return cmd_mig_parted(argc, argv, &g);
+    /* "migctl help VERB" is "migctl VERB --help". */
+    if (argc >= 3 && strcmp(argv[1], "help") == 0)
+        for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+            if (strcmp(argv[2], verbs[i].name) == 0) {
+                char *help_argv[] = {argv[2], "--help", NULL};
+                return verbs[i].fn(2, help_argv, &g);
+            }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);

@@ -4,6 +4,7 @@
  * config/migparted.c, config/workload.c and apply/hooks.c.
  */
 #include "config/yamldoc.h"
+#include "config/yaml_pos.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -49,16 +50,19 @@ int yd_spend(yd_doc *d, const yaml_node_t *at)
 
 /* ------------------------------------------------------------ loading */
 
-static int syntax_error(const char *path, const yaml_parser_t *yp, mig_error *e)
+static int syntax_error(const char *path, const yaml_parser_t *yp, const char *text, size_t len,
+                        mig_error *e)
 {
-    const yaml_mark_t *m = yp->problem ? &yp->problem_mark : &yp->mark;
+    /* yaml_error_position: reader errors (bad UTF-8) carry only a byte offset. */
+    unsigned line, col;
+    yaml_error_position(yp, text, len, &line, &col);
     if (yp->error == YAML_MEMORY_ERROR)
         return mig_fail(e, MIG_ERR_SYSTEM, "%s: out of memory while reading YAML", path);
     char context[160] = "";
     if (yp->context)
         snprintf(context, sizeof context, " %s started at %u:%u", yp->context,
                  (unsigned)yp->context_mark.line + 1, (unsigned)yp->context_mark.column + 1);
-    return mig_fail_at(e, path, (unsigned)m->line + 1, (unsigned)m->column + 1,
+    return mig_fail_at(e, path, line, col,
                        "YAML syntax error: %s%s; expected well-formed YAML",
                        yp->problem ? yp->problem : "unreadable input", context);
 }
@@ -83,7 +87,7 @@ static int prescan(const char *text, size_t len, const char *path, const char *w
     for (bool done = false; !done && rc == 0;) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&yp, &ev)) {
-            rc = syntax_error(path, &yp, e);
+            rc = syntax_error(path, &yp, text, len, e);
             break;
         }
         if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
@@ -123,14 +127,14 @@ static int load_one(yd_doc *d, const char *text, size_t len, mig_error *e)
         return mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot start the YAML parser", d->path);
     yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
     if (!yaml_parser_load(&yp, &d->doc)) {
-        int rc = syntax_error(d->path, &yp, e);
+        int rc = syntax_error(d->path, &yp, text, len, e);
         yaml_parser_delete(&yp);
         return rc;
     }
     yaml_document_t next;
     int rc = 0;
     if (!yaml_parser_load(&yp, &next)) {
-        rc = syntax_error(d->path, &yp, e);
+        rc = syntax_error(d->path, &yp, text, len, e);
     } else {
         yaml_node_t *extra = yaml_document_get_root_node(&next);
         if (extra)

@@ -595,10 +595,15 @@ static int processes(nvml_backend *nb, nvmlDevice_t dev, mig_gpu_state *g, mig_e
         mig_ci_state *ci = procs[i].gpuInstanceId == NVML_INVALID_INSTANCE_ID
                                ? NULL
                                : find_ci(g, procs[i].gpuInstanceId, procs[i].computeInstanceId);
-        if (ci)
+        if (ci) {
+            if (ci->n_procs < MIG_MAX_PIDS)
+                ci->pids[ci->n_procs] = procs[i].pid;
             ci->n_procs++;
-        else
+        } else {
+            if (g->n_procs < MIG_MAX_PIDS)
+                g->pids[g->n_procs] = procs[i].pid;
             g->n_procs++;
+        }
     }
     free(procs);
     return 0;

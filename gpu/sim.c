@@ -293,7 +293,7 @@ int sim_create_ci(sim_state *s, unsigned gpu, unsigned gi_id, unsigned ci_profil
     mig_ci_state ci = {.id = id, .profile_id = ci_profile_id, .start = (unsigned)start,
                        .slices = cp.compute_slices};
     s->serial++;
-    sim_uuid("MIG-", gpu, s->serial, ci.uuid, sizeof ci.uuid);
+    sim_uuid("MIG-", gpu, s->serial ^ sim_uuid_salt(g->uuid), ci.uuid, sizeof ci.uuid);
     unsigned at = gi->n_ci;
     while (at > 0 && gi->ci[at - 1].id > id) {
         gi->ci[at] = gi->ci[at - 1];

@@ -160,6 +160,13 @@ mig_ci_state *sim_find_ci(mig_gi_state *gi, unsigned ci_id);
  * instances the state's bumped serial and "MIG-"). */
 void sim_uuid(const char *prefix, unsigned gpu, unsigned long long serial, char *buf, size_t len);
 
+/* Per-node identities (gpu/sim_identity.c): a random node seed (never 0),
+ * the GPUs' UUIDs and bus ids drawn from it (seed 0: left as sim_new made
+ * them), and the salt a GPU's UUID gives its compute instances' UUIDs. */
+unsigned long long sim_node_seed(void);
+void sim_node_identities(sim_state *s, unsigned long long node_seed);
+unsigned long long sim_uuid_salt(const char *gpu_uuid);
+
 /* sim_kill_check then sim_close, for front doors that close first. */
 void sim_close_kill(sim_state *s);
 

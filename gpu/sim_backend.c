@@ -81,6 +81,16 @@ static int op_gpu_state(mig_backend *b, unsigned idx, mig_gpu_state *out, mig_er
         return -1;
     *out = s->gpus[idx];
     sim_close(s);
+    /* The simulator keeps counts; its processes' pids are sim_proc_pid(),
+     * the same the shim reports through NVML. */
+    for (unsigned k = 0; k < out->n_procs && k < MIG_MAX_PIDS; k++)
+        out->pids[k] = sim_proc_pid(idx, -1, -1, k);
+    for (unsigned i = 0; i < out->n_gi; i++)
+        for (unsigned c = 0; c < out->gi[i].n_ci; c++) {
+            mig_ci_state *ci = &out->gi[i].ci[c];
+            for (unsigned k = 0; k < ci->n_procs && k < MIG_MAX_PIDS; k++)
+                ci->pids[k] = sim_proc_pid(idx, (int)out->gi[i].id, (int)ci->id, k);
+        }
     return 0;
 }
 

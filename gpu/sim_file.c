@@ -823,6 +823,7 @@ int sim_init(const char *path, const char *spec, bool swizzled, mig_error *e)
     sim_state *s = sim_new(spec, swizzled, e);
     if (!s)
         return -1;
+    sim_node_identities(s, sim_node_seed()); /* no two nodes share UUIDs */
     snprintf(s->path, sizeof s->path, "%s", path);
     s->writable = true;
     int rc = take_lock(path, true, &s->lock_fd, e);

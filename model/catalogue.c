@@ -215,3 +215,13 @@ const mig_model *mig_model_find(const char *name, mig_error *e)
     mig_fail(e, MIG_ERR_INPUT, "unknown model '%.64s' (known: %s)", name ? name : "", known);
     return NULL;
 }
+
+unsigned mig_ci_canonical_id(const mig_model *m, const mig_gi_profile *gi, unsigned ci_id)
+{
+    mig_ci_profile cp, def;
+    if (!m || !gi || !mig_ci_profile_by_id(m, gi, ci_id, &cp) ||
+        cp.compute_slices != gi->compute_slices || !mig_ci_default(m, gi, &def) ||
+        def.compute_slices != gi->compute_slices)
+        return ci_id;
+    return def.id;
+}

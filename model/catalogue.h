@@ -122,4 +122,11 @@ bool mig_ci_profile_by_id(const mig_model *m, const mig_gi_profile *gi, unsigned
 
 const char *mig_arch_name(mig_arch a);
 
+/* The CI profile id that stands for ci_id when devices are compared: a CI
+ * that spans its whole GI is one device whatever its profile id (mig-parted
+ * creates CI profile 0 in a 1g.20gb GI, where the default is 7), so every
+ * full-span profile maps to the GI's default CI profile; any other id (or
+ * one not valid in gi) maps to itself. */
+unsigned mig_ci_canonical_id(const mig_model *m, const mig_gi_profile *gi, unsigned ci_id);
+
 #endif

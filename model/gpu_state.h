@@ -17,6 +17,7 @@
 #include "util/err.h"
 
 #define MIG_UUID_LEN 96
+#define MIG_MAX_PIDS 8 /* pids kept per CI or GPU; n_procs counts them all */
 
 typedef struct {
     unsigned id;         /* CI id within its GI (0-7) */
@@ -26,6 +27,7 @@ typedef struct {
     char uuid[MIG_UUID_LEN]; /* "MIG-xxxxxxxx-..." */
     unsigned n_procs;    /* processes running on this MIG device */
     bool procs_unknown;  /* the driver cannot list processes: counted as busy */
+    unsigned pids[MIG_MAX_PIDS]; /* the first min(n_procs, MIG_MAX_PIDS) process ids */
 } mig_ci_state;
 
 typedef struct {
@@ -52,6 +54,7 @@ typedef struct {
     unsigned n_procs;         /* processes on the whole GPU (outside MIG devices) */
     unsigned n_gi;
     mig_gi_state gi[MIG_MAX_GI];
+    unsigned pids[MIG_MAX_PIDS]; /* the first min(n_procs, MIG_MAX_PIDS) whole-GPU pids */
 } mig_gpu_state;
 
 /* Busy = processes run on it, or the driver cannot say (never destroy an

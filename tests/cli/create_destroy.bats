@@ -151,7 +151,7 @@ gis() { "$MIGCTL" status -i "${1:-0}" --json | jq -c '[.gpus[0].gpu_instances[] 
     [[ "$output" == *"GPU index 4 out of range"* ]]
     run "$MIGCTL" destroy -i 0
     [ "$status" -eq 2 ]
-    [ "${lines[0]}" = "migctl destroy: -i N and --gi ID are required" ]
+    [ "${lines[0]}" = "migctl destroy: -i GPU and --gi ID (or --all) are required" ]
     [ "$(checksum)" = "$before" ]
 }
 

@@ -97,10 +97,9 @@ mig() { "$MIGCTL" status -i "$1" --json | jq -c '.gpus[0].mig'; }
         [ "${lines[0]}" = "$msg" ] || { echo "mode $args: ${lines[0]}"; false; }
     done <<'EOF'
 -i 0 maybe|migctl mode: 'maybe' is not on or off
-on|migctl mode: -i N (the GPU) is required
 -i 0|migctl mode: say on or off
 -i 5 on|migctl: mode: GPU index 5 out of range (2 GPUs: 0-1)
--i x on|migctl mode: -i needs a GPU index, not 'x'
+-i x on|migctl mode: -i needs GPU indexes, UUIDs or PCI bus ids, or 'all', not 'x'
 -i 0 on --force|migctl mode: --force goes with --reset
 -i 0 --reset on|migctl mode: --reset takes no on/off, not 'on'
 EOF

@@ -122,7 +122,7 @@ JSON_PLACEMENTS='.gpu_instance_profiles[] | "\(.id) \([.placements[].start | tos
     [ "${lines[0]}" = "migctl profiles: --json and --smi exclude each other" ]
     run "$MIGCTL" profiles -i zero
     [ "$status" -eq 2 ]
-    [ "${lines[0]}" = "migctl profiles: -i needs a GPU index, got 'zero'" ]
+    [ "${lines[0]}" = "migctl profiles: -i needs GPU indexes, UUIDs or PCI bus ids, got 'zero'" ]
     run "$MIGCTL" profiles --model H100-SXM5-80GB --bogus
     [ "$status" -eq 2 ]
     [ "${lines[0]}" = "migctl profiles: unknown option '--bogus'" ]
@@ -138,7 +138,7 @@ JSON_PLACEMENTS='.gpu_instance_profiles[] | "\(.id) \([.placements[].start | tos
     run "$MIGCTL" profiles --help
     [ "$status" -eq 0 ]
     [[ "$output" == *"--model NAME"* ]]
-    [[ "$output" == *"-i N"* ]]
+    [[ "$output" == *"-i GPUS"* ]]
     [[ "$output" == *"--smi"* ]]
 }
 

@@ -116,7 +116,7 @@ checksum() { sha256sum "$MIGCTL_SIM_STATE" | cut -d' ' -f1; }
     done <<'EOF'
 -i 0 --gi 2 --start|migctl: sim procs: GPU instance 2 on GPU 0 has no compute instance for a process to run on
 -i 0 --gi 9 --start|migctl: sim procs: GPU 0 has no GPU instance 9
--i 3 --start|migctl: sim procs: GPU index 3 out of range (the node has 1 GPU, 0-0)
+-i 3 --start|migctl: sim procs: GPU index 3 out of range (1 GPU: 0-0)
 -i 0 --ci 0 --start|migctl sim procs: --ci needs --gi
 -i 0 --start --stop|migctl sim procs: give exactly one of --start and --stop
 -i 0|migctl sim procs: give exactly one of --start and --stop

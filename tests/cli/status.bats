@@ -81,7 +81,7 @@ partition() {
     [[ "$output" == *"GI 2"* ]]
     [[ "$output" != *"GPU 1 "* ]]
     uuid=$("$MIGCTL" status --json | jq -r '.gpus[0].gpu_instances[0].compute_instances[0].uuid')
-    grep -q "$uuid  busy (2 processes)" <<<"$output"
+    grep -q "$uuid  busy (2 processes: pid [0-9]*, [0-9]*)" <<<"$output"
     grep -q "GI  3  2g.20gb .*at 0:2" <<<"$output"
     grep -q "GI  2  3g.40gb .*at 4:4" <<<"$output"
 }
@@ -94,7 +94,7 @@ partition() {
     [[ "$output" == *"GPU index 2 out of range"* ]]
     run "$MIGCTL" status -i x
     [ "$status" -eq 2 ]
-    [ "${lines[0]}" = "migctl status: -i needs a GPU index, not 'x'" ]
+    [ "${lines[0]}" = "migctl status: -i needs GPU indexes, UUIDs or PCI bus ids, not 'x'" ]
     [ "$(checksum)" = "$before" ]
 }
 

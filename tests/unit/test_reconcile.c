@@ -24,6 +24,7 @@
  * Then the finer cases: CI-level changes inside a kept GI, pinned
  * placements, modes (Ampere reset), impossible states, op order and JSON.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -485,8 +486,14 @@ static void sim_box_open(sim_box *b, const mig_model *m)
 static void sim_box_close(sim_box *b)
 {
     sim_close(b->s);
+    /* the state file and its lock file (<state>.lock): the folder must be
+     * empty for rmdir, or every run leaves one in /tmp */
+    char lock[sizeof b->path + 8];
+    snprintf(lock, sizeof lock, "%s.lock", b->path);
     unlink(b->path);
-    rmdir(b->dir);
+    unlink(lock);
+    if (rmdir(b->dir) != 0)
+        fail_msg("%s left behind: %s", b->dir, strerror(errno));
 }
 
 static void replay_on_sim(sim_box *b, const mig_plan *p, const mig_gpu_plan *gp,
@@ -733,6 +740,19 @@ typedef struct {
     unsigned ci[MIG_MAX_CI]; /* CI profile ids */
 } want_gi_t;
 
+/* A wanted CI profile and a current CI are the same device when the ids
+ * match, or when both span the whole GI (issue 12: mig-parted's CI profile
+ * 0 in a 1g.20gb GI is migctl's default 7). */
+static bool same_device(const mig_model *m, const mig_gi_profile *gp, unsigned want_id,
+                        const mig_ci_state *cur)
+{
+    mig_ci_profile cp;
+    if (want_id == cur->profile_id)
+        return true;
+    return mig_ci_profile_by_id(m, gp, want_id, &cp) && cp.compute_slices == gp->compute_slices &&
+           cur->slices == gp->compute_slices;
+}
+
 /* Every final CI layout of a GI with exactly the CIs `want` (any order of
  * placement), scored against the current CIs: fewest destroyed, then
  * fewest operations; busy CIs must stay when keep_busy. Returns
@@ -747,7 +767,8 @@ static int ci_best(const mig_model *m, const mig_gi_state *cur, const want_gi_t 
         for (unsigned i = 0; i < cur->n_ci; i++) {
             bool here = false;
             for (unsigned j = 0; j < w->n && !here; j++)
-                if (!taken[j] && w->ci[j] == cur->ci[i].profile_id && st[j] == cur->ci[i].start)
+                if (!taken[j] && same_device(m, gp, w->ci[j], &cur->ci[i]) &&
+                    st[j] == cur->ci[i].start)
                     here = taken[j] = true;
             if (!here && keep_busy && cur->ci[i].n_procs)
                 return -1;

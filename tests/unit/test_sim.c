@@ -136,15 +136,47 @@ static void test_init_and_open(void **state)
     /* sim_commit on a read-only open is refused */
     assert_int_equal(sim_commit(s, &e), -1);
     sim_close(s);
-    /* deterministic: the same spec gives the same identities */
+    /* Another node from the same spec: no GPU shares a UUID or a bus id
+     * with the first node's (an A100 at index 2 does not get the first
+     * node's either); reopening a node gives it the same identities. */
     char other[160];
     snprintf(other, sizeof other, "%s/other.json", t->dir);
     assert_int_equal(sim_init(other, "2x" H100 ",A100-SXM4-40GB", false, &e), 0);
-    size_t la, lb;
-    char *a = slurp(t->path, &la), *b = slurp(other, &lb);
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
+    sim_state *a = sim_open(t->path, false, &e), *b = sim_open(other, false, &e);
+    sim_state *a2 = sim_open(t->path, false, &e);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(a2);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_string_equal(a->gpus[i].uuid, a2->gpus[i].uuid);
+        assert_string_equal(a->gpus[i].bus_id, a2->gpus[i].bus_id);
+        for (unsigned k = 0; k < 3; k++)
+            assert_string_not_equal(a->gpus[i].uuid, b->gpus[k].uuid);
+    }
+    /* bus ids: all differ unless both nodes drew the same 1-in-8192 shift */
+    assert_true(strcmp(a->gpus[0].bus_id, b->gpus[0].bus_id) != 0 ||
+                strcmp(a->gpus[1].bus_id, b->gpus[1].bus_id) == 0);
+    sim_close(a);
+    sim_close(b);
+    sim_close(a2);
+    /* The identities are a function of the node seed: the same seed gives
+     * the same ones, the model takes part (one index, another model). */
+    sim_state *x = sim_new("2x" H100 ",A100-SXM4-40GB", false, &e);
+    sim_state *y = sim_new("2x" H100 ",A100-SXM4-40GB", false, &e);
+    sim_state *z = sim_new("A100-SXM4-40GB,2x" H100, false, &e);
+    sim_node_identities(x, 42);
+    sim_node_identities(y, 42);
+    sim_node_identities(z, 42);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_string_equal(x->gpus[i].uuid, y->gpus[i].uuid);
+        assert_string_equal(x->gpus[i].bus_id, y->gpus[i].bus_id);
+        assert_string_equal(x->gpus[i].bus_id, z->gpus[i].bus_id);
+    }
+    assert_string_not_equal(x->gpus[0].uuid, z->gpus[0].uuid);
+    assert_string_equal(x->gpus[1].uuid, z->gpus[1].uuid); /* H100 at 1 in both */
+    free(x);
+    free(y);
+    free(z);
 }
 
 static void test_init_bad_specs(void **state)
