@@ -15,16 +15,20 @@
 
 #include "cli/cli.h"
 #include "cli/draw.h"
+#include "cli/journal_status.h"
+#include "apply/journal.h"
 #include "model/gpu_state.h"
 
 static void status_usage(FILE *out)
 {
-    fprintf(out, "usage: migctl status [-i N] [--json]\n\n"
+    fprintf(out, "usage: migctl status [-i N] [--journal FILE] [--json]\n\n"
                  "Show every GPU (or GPU N): MIG mode, GPU instances with their placements,\n"
                  "compute instances with their MIG device UUIDs, which are busy (processes\n"
                  "running), and a slot map of the memory slices. The first line names the\n"
-                 "backend that answered (nvml or sim).\n\n"
+                 "backend that answered (nvml or sim). A journal left by an interrupted or\n"
+                 "failed apply is reported (text: a 'Journal:' line; --json: \"journal\").\n\n"
                  "  -i, --gpu N   only GPU N\n"
+                 "  --journal FILE  apply's journal to look for (default as apply's)\n"
                  "  --json        machine-readable output (shape in DESIGN.md)\n");
 }
 
@@ -170,9 +174,11 @@ int cmd_status(int argc, char **argv, cli_globals *g)
 {
     static const struct option opts[] = {{"gpu", required_argument, 0, 'i'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"journal", required_argument, 0, 'J'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     bool json = false, one = false;
+    const char *journal = NULL;
     unsigned only = 0;
     int c;
     optind = 0;
@@ -185,6 +191,7 @@ int cmd_status(int argc, char **argv, cli_globals *g)
             one = true;
             break;
         case 'j': json = true; break;
+        case 'J': journal = optarg; break;
         case 'h': status_usage(stdout); return 0;
         default: return cli_option_error("status", c, argv);
         }
@@ -198,13 +205,17 @@ int cmd_status(int argc, char **argv, cli_globals *g)
         return cli_report("status", &e);
     mig_gpu_state *gpus = NULL;
     unsigned n = 0;
+    char journal_path[4096];
+    journal_default_path(journal, sim_default_path(g->sim_path), journal_path,
+                         sizeof journal_path);
     int rc = collect(b, one, only, &gpus, &n, &e);
     const char *backend = b->ops->name;
     if (rc == 0 && json) {
         json_t *arr = json_array();
         for (unsigned i = 0; i < n; i++)
             json_array_append_new(arr, gpu_json(&gpus[i]));
-        json_t *root = json_pack("{s:s,s:o}", "backend", backend, "gpus", arr);
+        json_t *root = json_pack("{s:s,s:o,s:o}", "backend", backend, "gpus", arr, "journal",
+                                 journal_status_json(journal_path));
         cli_print_json(root);
     } else if (rc == 0) {
         const char *path = sim_default_path(g->sim_path);
@@ -212,6 +223,7 @@ int cmd_status(int argc, char **argv, cli_globals *g)
             printf("Backend: sim (state file %s)\n", path);
         else
             printf("Backend: %s\n", backend);
+        journal_status_print(stdout, journal_path);
         for (unsigned i = 0; i < n; i++) {
             printf("\n");
             print_gpu_text(&gpus[i], g->color);
