@@ -265,9 +265,17 @@ int journal_read(const char *path, mig_journal *out, bool *exists, mig_error *e)
         return -1;
     }
     *exists = true;
+    int rc = journal_parse(text, len, path, out, e);
+    free(text);
+    return rc;
+}
+
+int journal_parse(const char *text, size_t len, const char *path, mig_journal *out,
+                  mig_error *e)
+{
+    memset(out, 0, sizeof *out);
     json_error_t jerr;
     json_t *root = json_loadb(text, len, 0, &jerr);
-    free(text);
     if (!root)
         return mig_fail(e, MIG_ERR_INPUT, "%s:%d:%d: not a migctl journal: %s", path, jerr.line,
                         jerr.column, jerr.text);

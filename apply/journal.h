@@ -59,6 +59,11 @@ int journal_write(const char *path, const mig_journal *j, const mig_plan *plan, 
  * by name in the catalogue (NULL when unknown). */
 int journal_read(const char *path, mig_journal *out, bool *exists, mig_error *e);
 
+/* Parse a journal's text (what journal_read does once the file is read);
+ * path names it in messages. The fuzz target's entry point. */
+int journal_parse(const char *text, size_t len, const char *path, mig_journal *out,
+                  mig_error *e);
+
 /* Remove it; a missing file is not an error. */
 int journal_remove(const char *path, mig_error *e);
 
