@@ -120,6 +120,13 @@ static int parse_command(parse_ctx *x, yaml_node_t *n, hook_command *c)
         yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
         const char *key = scalar(k);
         int rc = 0;
+        /* A key given twice (YAML allows it) would overwrite, and leak, the
+         * first value (found by fuzz_hooks): refused as bad input. */
+        if (key && ((strcmp(key, "command") == 0 && c->command) ||
+                    (strcmp(key, "workdir") == 0 && c->workdir) ||
+                    (strcmp(key, "args") == 0 && c->args) ||
+                    (strcmp(key, "envs") == 0 && c->envs)))
+            return fail_at(x, k, "'%s' given twice in one hook", key);
         if (key && strcmp(key, "command") == 0)
             rc = (c->command = dup_scalar(x, v, "command")) ? 0 : -1;
         else if (key && strcmp(key, "workdir") == 0)
