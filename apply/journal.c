@@ -256,6 +256,14 @@ int journal_read(const char *path, mig_journal *out, bool *exists, mig_error *e)
      * journal's path is refused at once (exit 2), never read from. */
     char *text;
     size_t len;
+    /* migctl only ever renames a regular file into place: a link there is
+     * not its journal, and is not followed (an operator moves it aside with
+     * --discard-journal, which renames the link itself). */
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        *exists = true;
+        return mig_fail(e, MIG_ERR_INPUT, "journal %s: a symbolic link, not a journal", path);
+    }
     if (fileio_read(path, "journal", MIG_JOURNAL_MAX_BYTES, &text, &len, e) < 0) {
         if (e->kind == MIG_ERR_INPUT && access(path, F_OK) < 0 && errno == ENOENT) {
             mig_error_clear(e);
