@@ -9,6 +9,7 @@ PACKAGES=(
   libmicrohttpd-dev                  # exporter HTTP server
   libcmocka-dev bats jq              # unit and CLI tests
   clang                              # fuzzers (libFuzzer)
+  libclang-rt-14-dev                 # libFuzzer and sanitizer runtimes for clang (CI's fuzz step)
 )
 
 missing=()

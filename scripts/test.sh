@@ -24,3 +24,6 @@ cmake -S . -B build-asan -G Ninja -DMIGCTL_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== fuzz every target briefly (library instrumented; fails on a crash)"
+scripts/fuzz.sh "${MIGCTL_CI_FUZZ_SECONDS:-10}"
