@@ -332,7 +332,7 @@ profiles() {
     # snapshots while they run: every one must be a whole, valid state
     snaps=0
     while kill -0 "$a" 2>/dev/null || kill -0 "$b" 2>/dev/null || kill -0 "$c" 2>/dev/null; do
-        cp "$MIGCTL_SIM_STATE" "$d/snap.$snaps"
+        cat "$MIGCTL_SIM_STATE" >"$d/snap.$snaps" # one open: the old or the new inode, whole
         snaps=$((snaps + 1))
     done
     wait "$a" "$b" "$c" || true
