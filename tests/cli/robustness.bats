@@ -209,7 +209,12 @@ user_setup() {
 
 user_cleanup() {
     [ -n "${TEST_USER:-}" ] || return 0
-    pkill -u "$TEST_USER" 2>/dev/null || true
+    if [ -n "${HOLDER:-}" ]; then
+        kill "$HOLDER" 2>/dev/null || true
+        wait "$HOLDER" 2>/dev/null || true
+    fi
+    # the decoy the user may have created at the old default
+    [ "$(stat -c %U /run/lock/migctl.lock 2>/dev/null)" = "$TEST_USER" ] && rm -f /run/lock/migctl.lock
     userdel "$TEST_USER" 2>/dev/null || true
     rm -rf "$USER_HOME"
     TEST_USER=
@@ -233,8 +238,8 @@ teardown() {
     [ "$status" -ne 0 ]
     # ... nor take the legacy lock path from root: it is no longer used
     as_user sh -c "ln -sf $VICTIM /tmp/$TEST_USER.lock" || true
-    as_user sh -c "exec 9>>/run/lock/migctl.lock; flock -n 9; sleep 30" >/dev/null 2>&1 3>&- &
-    holder=$!
+    as_user sh -c "exec 9>>/run/lock/migctl.lock; flock -n 9; exec sleep 30" >/dev/null 2>&1 3>&- &
+    HOLDER=$! # setpriv, env and sh all exec: this pid is the sleep holding the lock
     # root's apply goes on, not waiting (--no-wait fails at once if it had to)
     run timeout 10 "$MIGCTL" apply -f "$NODE" -c four-small --no-wait
     [ "$status" -eq 0 ]
@@ -248,8 +253,9 @@ teardown() {
     run "$MIGCTL" apply -f "$NODE" -c balanced --lock "$USER_HOME/planted.lock"
     [ "$status" -eq 3 ]
     [[ "$output" == *"owned by uid"* ]]
-    kill "$holder" 2>/dev/null || true
-    wait "$holder" 2>/dev/null || true
+    kill "$HOLDER" 2>/dev/null || true
+    wait "$HOLDER" 2>/dev/null || true
+    HOLDER=
     rm -f "/tmp/$TEST_USER.lock"
     # the same missing permission, the same exit code: create and apply --dry-run
     run as_user env MIGCTL_SIM_STATE="$MIGCTL_SIM_STATE" "$MIGCTL" create -i 0 1g.10gb
