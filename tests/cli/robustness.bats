@@ -298,7 +298,15 @@ profiles() {
         sleep "0.0$((RANDOM % 6))$((RANDOM % 10))"
         kill -"${signals[$((i % 4))]}" "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
-        [ -e "$MIGCTL_SIM_STATE.journal" ] && interrupted=$((interrupted + 1))
+        if [ -e "$MIGCTL_SIM_STATE.journal" ]; then
+            interrupted=$((interrupted + 1))
+            # status says a journal is there, and what it records
+            if [ "$interrupted" -eq 1 ]; then
+                "$MIGCTL" status --json | jq -e --arg c "$want" \
+                    '.journal.readable and .journal.config.name == $c and .journal.operations > 0' >/dev/null
+                "$MIGCTL" status | grep -q "^Journal: $MIGCTL_SIM_STATE.journal: an apply (pid"
+            fi
+        fi
         # the rerun converges to the config, whatever state the kill left
         run "$MIGCTL" apply -f "$NODE" -c "$want"
         [ "$status" -eq 0 ] || { echo "iteration $i ($want): $output"; false; }
