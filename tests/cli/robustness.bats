@@ -84,6 +84,15 @@ now_ms() { date +%s%3N; }
     [ "$status" -eq 2 ]
     [[ "$output" == *"symbolic link"* ]]
     victim_untouched
+    # create, destroy and mode fail closed the same way (they used to go on)
+    before=$(cksum <"$MIGCTL_SIM_STATE")
+    for verb in "create -i 1 1g.10gb" "destroy -i 0 --gi 1" "mode -i 1 off"; do
+        run env MIGCTL_LOCK="$d/apply-link.lock" "$MIGCTL" $verb
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"refusing the lock $d/apply-link.lock: it is a symbolic link"* ]]
+    done
+    [ "$(cksum <"$MIGCTL_SIM_STATE")" = "$before" ]
+    victim_untouched
     rm -f "$MIGCTL_SIM_STATE.lock"
     ln -s "$VICTIM" "$MIGCTL_SIM_STATE.lock"
     run "$MIGCTL" --backend sim create -i 0 1g.10gb
