@@ -198,7 +198,7 @@ now_ms() { date +%s%3N; }
 as_user() {
     setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --clear-groups \
         env -i PATH=/usr/bin:/bin HOME="$USER_HOME" MIGCTL_BACKEND="$MIGCTL_BACKEND" \
-        MIGCTL_NVML_LIB="${MIGCTL_NVML_LIB:-}" "$@"
+        MIGCTL_NVML_LIB="$U_NVML" "$@"
 }
 
 user_setup() {
@@ -210,7 +210,19 @@ user_setup() {
     USER_HOME=$(mktemp -d /tmp/migctl-user.XXXXXX)
     chown "$TEST_USER:" "$USER_HOME"
     chmod 700 "$USER_HOME"
-    as_user "$MIGCTL" --help >/dev/null 2>&1 || {
+    # copies the user can reach wherever the build is (a checkout under
+    # /root is not): migctl (migcore is linked in), the shim, the config
+    SHARE=$(mktemp -d /tmp/migctl-share.XXXXXX)
+    chmod 755 "$SHARE"
+    cp "$MIGCTL" "$SHARE/migctl"
+    cp "$NODE" "$SHARE/node.yaml"
+    U_MIGCTL="$SHARE/migctl" U_NODE="$SHARE/node.yaml" U_NVML=
+    if [ -n "${MIGCTL_NVML_LIB:-}" ] && [ -f "$MIGCTL_NVML_LIB" ]; then
+        cp "$MIGCTL_NVML_LIB" "$SHARE/libnvidia-ml.so.1"
+        U_NVML="$SHARE/libnvidia-ml.so.1"
+    fi
+    chmod -R a+rX "$SHARE"
+    as_user "$U_MIGCTL" --help >/dev/null 2>&1 || {
         user_cleanup
         skip "the build is not reachable by another user"
     }
@@ -225,7 +237,7 @@ user_cleanup() {
     # the decoy the user may have created at the old default
     [ "$(stat -c %U /run/lock/migctl.lock 2>/dev/null)" = "$TEST_USER" ] && rm -f /run/lock/migctl.lock
     userdel "$TEST_USER" 2>/dev/null || true
-    rm -rf "$USER_HOME"
+    rm -rf "$USER_HOME" "$SHARE"
     TEST_USER=
 }
 
@@ -267,16 +279,16 @@ teardown() {
     HOLDER=
     rm -f "/tmp/$TEST_USER.lock"
     # the same missing permission, the same exit code: create and apply --dry-run
-    run as_user env MIGCTL_SIM_STATE="$MIGCTL_SIM_STATE" "$MIGCTL" create -i 0 1g.10gb
+    run as_user env MIGCTL_SIM_STATE="$MIGCTL_SIM_STATE" "$U_MIGCTL" create -i 0 1g.10gb
     create_status=$status
     [[ "$output" == *"migctl: create: "*"lock directory $root_dir"* ]]
-    run as_user env MIGCTL_SIM_STATE="$MIGCTL_SIM_STATE" "$MIGCTL" apply -f "$NODE" -c balanced --dry-run
+    run as_user env MIGCTL_SIM_STATE="$MIGCTL_SIM_STATE" "$U_MIGCTL" apply -f "$U_NODE" -c balanced --dry-run
     [ "$status" -eq "$create_status" ]
     [ "$status" -eq 3 ]
     [[ "$output" == *"migctl: apply: "*"lock directory $root_dir"* ]]
     # the owner of a simulated node may lock it: the user's own node works
     run as_user env MIGCTL_SIM_STATE="$USER_HOME/state.json" sh -c \
-        "'$MIGCTL' sim init --gpus 1xH100-SXM5-80GB && '$MIGCTL' apply -f '$NODE' -c pinned && '$MIGCTL' create -i 0 1g.10gb"
+        "'$U_MIGCTL' sim init --gpus 1xH100-SXM5-80GB && '$U_MIGCTL' apply -f '$U_NODE' -c pinned && '$U_MIGCTL' create -i 0 1g.10gb"
     [ "$status" -eq 0 ]
     [ "$(stat -c %U "$USER_HOME/state.json.apply.lock")" = "$TEST_USER" ]
 }
