@@ -4,15 +4,18 @@
  * only), so a FIFO or a huge file at the journal's path is reported as
  * unreadable, never waited on.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "apply/journal.h"
 #include "cli/journal_status.h"
 
 typedef struct {
     bool exists, readable;
+    bool no_permission; /* cannot even tell whether there is one */
     mig_journal *j; /* heap: the struct holds every GPU's state */
     mig_error e;
 } journal_probe;
@@ -30,6 +33,8 @@ static void probe(const char *path, journal_probe *p)
     p->readable = journal_read(path, p->j, &p->exists, &p->e) == 0;
     if (!p->readable)
         p->exists = true; /* could not even look: say so rather than "none" */
+    struct stat st;
+    p->no_permission = !p->readable && lstat(path, &st) != 0 && errno == EACCES;
 }
 
 json_t *journal_status_json(const char *path)
@@ -60,6 +65,8 @@ void journal_status_print(FILE *out, const char *path)
                 path, p.j->pid, p.j->config_name, p.j->config_file,
                 p.j->phase[0] && strcmp(p.j->phase, "apply") ? " (rolling back)" : "", p.j->done,
                 p.j->n_ops);
+    else if (p.no_permission)
+        fprintf(out, "Journal: %s: cannot tell whether there is one (%s)\n", path, p.e.msg);
     else if (p.exists)
         fprintf(out,
                 "Journal: %s cannot be read (%s); apply refuses to run until an operator moves "
