@@ -98,8 +98,29 @@ int apply_prepare(mig_backend *b, const cfg_config *c, const apply_options *o, a
     if (!s->stale)
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
     if (journal_read(o->journal_path, s->stale, &s->stale_journal, e) < 0) {
-        mig_error_prefix(e, "a journal is in the way (remove it if no apply is running)");
-        return -1;
+        /* A journal that cannot be read says nothing the real state does not
+         * (apply converges from the real state), but throwing it away is an
+         * operator's decision, taken with --discard-journal. */
+        if (!o->discard_journal || e->kind != MIG_ERR_INPUT) {
+            mig_error_prefix(e, "a journal is in the way (if no apply is running, rerun with "
+                                "--discard-journal)");
+            return -1;
+        }
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        mig_error_clear(e);
+        memset(s->stale, 0, sizeof *s->stale);
+        s->stale_journal = false;
+        if (o->dry_run) {
+            snprintf(s->journal_discarded, sizeof s->journal_discarded,
+                     "would discard the unreadable journal (dry run): %s", why);
+            return 0;
+        }
+        char aside[PATH_MAX + 16];
+        if (journal_discard(o->journal_path, aside, sizeof aside, e) < 0)
+            return -1;
+        snprintf(s->journal_discarded, sizeof s->journal_discarded,
+                 "discarded the unreadable journal (kept as %s): %s", aside, why);
     }
     return 0;
 }

@@ -94,6 +94,8 @@ typedef struct {
     unsigned hook_timeout_ms;    /* 0: HOOK_DEFAULT_TIMEOUT_S */
     bool hook_stdout_to_stderr;
     const char *journal_path;    /* required */
+    bool discard_journal;        /* a journal that cannot be read is moved aside
+                                    (<journal>.discarded) instead of refusing */
     bool dry_run;
     bool force;                  /* destroy busy instances (BLOCKED -> planned) */
     bool reset;                  /* reset GPUs whose mode change is pending */
@@ -109,6 +111,7 @@ typedef struct {
     mig_plan plan;
     bool stale_journal;          /* a killed apply left its journal */
     mig_journal *stale;          /* heap, when stale_journal */
+    char journal_discarded[6000]; /* what discard_journal did ("" when nothing) */
 } apply_session;
 
 typedef struct {

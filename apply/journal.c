@@ -1,8 +1,10 @@
 /*
  * journal.c: apply's journal on disk (see journal.h): JSON through jansson,
- * written to a temp file in the same directory, fsynced, renamed over the
- * journal, and the directory fsynced, so a crash leaves the old journal or
- * the new one, never a torn one.
+ * written with fileio_write_atomic (an O_EXCL temp file with a random name
+ * in the same directory, fsynced, renamed over the journal, the directory
+ * fsynced), so a crash leaves the old journal or the new one, never a torn
+ * one, and no link planted at a predictable name redirects the write. Read
+ * with fileio_read: bounded, regular files only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "apply/journal.h"
+#include "util/fileio.h"
 
 const char *journal_default_path(const char *explicit_path, const char *sim_state, char *buf,
                                  size_t len)
@@ -93,17 +96,6 @@ static json_t *journal_to_json(const mig_journal *j, const mig_plan *plan)
 
 /* ------------------------------------------------------------ writing */
 
-static int ensure_parent_dir(const char *path, char *dir, size_t len, mig_error *e)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    snprintf(dir, len, "%s", dirname(tmp));
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        return mig_fail(e, MIG_ERR_SYSTEM, "cannot create journal directory %s: %s", dir,
-                        strerror(errno));
-    return 0;
-}
-
 static void fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -115,9 +107,16 @@ static void fsync_dir(const char *dir)
 
 int journal_write(const char *path, const mig_journal *j, const mig_plan *plan, mig_error *e)
 {
-    char dir[PATH_MAX], tmp[PATH_MAX + 32];
-    if (ensure_parent_dir(path, dir, sizeof dir, e) < 0)
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    /* The parent (by default /var/lib/migctl) is created 0755 whatever the
+     * umask; the journal itself 0644, so that status can say it is there. */
+    struct stat st;
+    const char *dir = dirname(tmp);
+    if (stat(dir, &st) != 0 && fileio_mkdir(dir, 0755, e) < 0) {
+        mig_error_prefix(e, "cannot create the journal's directory");
         return -1;
+    }
     json_t *root = journal_to_json(j, plan);
     if (!root)
         return mig_fail(e, MIG_ERR_SYSTEM, "journal %s: cannot build JSON", path);
@@ -125,35 +124,13 @@ int journal_write(const char *path, const mig_journal *j, const mig_plan *plan, 
     json_decref(root);
     if (!text)
         return mig_fail(e, MIG_ERR_SYSTEM, "journal %s: out of memory", path);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        free(text);
-        return mig_fail(e, MIG_ERR_SYSTEM, "cannot write journal %s: %s", tmp, strerror(errno));
-    }
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
+    /* O_EXCL temp with a random name in the journal's directory, fsync,
+     * rename, fsync of the directory: never through a link, never torn. */
+    int rc = fileio_write_atomic(path, text, strlen(text), 0644, e);
     free(text);
-    int err = off < len ? errno : 0;
-    if (!err && fsync(fd) < 0)
-        err = errno;
-    close(fd);
-    if (!err && rename(tmp, path) < 0)
-        err = errno;
-    if (err) {
-        unlink(tmp);
-        return mig_fail(e, MIG_ERR_SYSTEM, "cannot write journal %s: %s", path,
-                        strerror(err ? err : EIO));
-    }
-    fsync_dir(dir);
-    return 0;
+    if (rc < 0)
+        mig_error_prefix(e, "cannot write the journal");
+    return rc;
 }
 
 int journal_remove(const char *path, mig_error *e)
@@ -164,6 +141,24 @@ int journal_remove(const char *path, mig_error *e)
     snprintf(tmp, sizeof tmp, "%s", path);
     snprintf(dir, sizeof dir, "%s", dirname(tmp));
     fsync_dir(dir);
+    return 0;
+}
+
+int journal_discard(const char *path, char *aside, size_t len, mig_error *e)
+{
+    if ((size_t)snprintf(aside, len, "%s.discarded", path) >= len)
+        return mig_fail(e, MIG_ERR_INPUT, "journal path too long");
+    /* rename moves whatever is at the path (a link, a FIFO) without opening
+     * it, and replaces an older .discarded the same way. */
+    if (rename(path, aside) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return mig_fail(e, MIG_ERR_SYSTEM, "cannot move the journal %s aside to %s: %s", path,
+                        aside, strerror(errno));
+    }
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    fsync_dir(dirname(tmp));
     return 0;
 }
 
@@ -257,14 +252,38 @@ int journal_read(const char *path, mig_journal *out, bool *exists, mig_error *e)
 {
     memset(out, 0, sizeof *out);
     *exists = false;
-    if (access(path, F_OK) < 0) {
-        if (errno == ENOENT)
+    /* Bounded and non-blocking: a FIFO, a device or a directory at the
+     * journal's path is refused at once (exit 2), never read from. */
+    char *text;
+    size_t len;
+    /* migctl only ever renames a regular file into place: a link there is
+     * not its journal, and is not followed (an operator moves it aside with
+     * --discard-journal, which renames the link itself). */
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        *exists = true;
+        return mig_fail(e, MIG_ERR_INPUT, "journal %s: a symbolic link, not a journal", path);
+    }
+    if (fileio_read(path, "journal", MIG_JOURNAL_MAX_BYTES, &text, &len, e) < 0) {
+        if (e->kind == MIG_ERR_INPUT && access(path, F_OK) < 0 && errno == ENOENT) {
+            mig_error_clear(e);
             return 0;
-        return mig_fail(e, MIG_ERR_SYSTEM, "cannot read journal %s: %s", path, strerror(errno));
+        }
+        *exists = true;
+        return -1;
     }
     *exists = true;
+    int rc = journal_parse(text, len, path, out, e);
+    free(text);
+    return rc;
+}
+
+int journal_parse(const char *text, size_t len, const char *path, mig_journal *out,
+                  mig_error *e)
+{
+    memset(out, 0, sizeof *out);
     json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
+    json_t *root = json_loadb(text, len, 0, &jerr);
     if (!root)
         return mig_fail(e, MIG_ERR_INPUT, "%s:%d:%d: not a migctl journal: %s", path, jerr.line,
                         jerr.column, jerr.text);

@@ -34,6 +34,10 @@
 
 #define MIG_JOURNAL_DEFAULT_PATH "/var/lib/migctl/journal.json"
 
+/* A journal holds at most MIG_MAX_GPUS GPUs' instances and a plan: far below
+ * this; a larger file is not a journal and is refused unread. */
+#define MIG_JOURNAL_MAX_BYTES ((size_t)4 << 20)
+
 typedef struct {
     long pid;                    /* the apply that wrote it */
     char config_file[PATH_MAX];
@@ -50,12 +54,23 @@ typedef struct {
 int journal_write(const char *path, const mig_journal *j, const mig_plan *plan, mig_error *e);
 
 /* Read a journal. *exists=false (and success) when there is none; a file
- * that is not a journal is MIG_ERR_INPUT naming it. GPU models are looked up
+ * that is not a journal (unparsable, too large, not a regular file) is
+ * MIG_ERR_INPUT naming it, with *exists=true. GPU models are looked up
  * by name in the catalogue (NULL when unknown). */
 int journal_read(const char *path, mig_journal *out, bool *exists, mig_error *e);
 
+/* Parse a journal's text (what journal_read does once the file is read);
+ * path names it in messages. The fuzz target's entry point. */
+int journal_parse(const char *text, size_t len, const char *path, mig_journal *out,
+                  mig_error *e);
+
 /* Remove it; a missing file is not an error. */
 int journal_remove(const char *path, mig_error *e);
+
+/* Move a journal (typically one journal_read could not read) aside to
+ * "<path>.discarded", written into aside, for a person to look at later.
+ * A missing journal is not an error. */
+int journal_discard(const char *path, char *aside, size_t len, mig_error *e);
 
 /* The journal apply uses: explicit, else "<sim state>.journal" when a
  * simulator state file names the node, else MIG_JOURNAL_DEFAULT_PATH. */

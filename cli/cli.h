@@ -53,11 +53,11 @@ int cmd_list(int argc, char **argv, cli_globals *g);
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e);
 
 /* For verbs that change GPUs one instance at a time (create, destroy, mode):
- * take apply's lock, waiting (and saying so on stderr) while an apply or
- * another such verb holds it, so they never interleave. A lock file that
- * cannot be opened at all (no write access to its folder) does not stop the
- * verb: the lock only orders migctl processes, and the driver still checks
- * every operation; *fd is -1 then. Release with cli_change_unlock. */
+ * take apply's lock ($MIGCTL_LOCK, else beside the simulator's state file,
+ * else /run/migctl/apply.lock; see apply/lock.h), waiting (and saying so on
+ * stderr) while an apply or another such verb holds it, so they never
+ * interleave. A lock that cannot be taken stops the verb (fail closed): -1
+ * with e set. Release with cli_change_unlock. */
 int cli_change_lock(cli_globals *g, const char *verb, int *fd, mig_error *e);
 void cli_change_unlock(int fd);
 

@@ -7,10 +7,13 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "apply/apply.h"
@@ -22,7 +25,7 @@ static void apply_usage(FILE *out)
     fprintf(out,
             "usage: migctl apply -f FILE [-c NAME] [--dry-run] [--force] [--reset]\n"
             "                    [--hooks FILE] [--hook-timeout SEC] [--journal FILE]\n"
-            "                    [--lock FILE] [--no-wait] [--json]\n\n"
+            "                    [--lock FILE] [--no-wait] [--discard-journal] [--json]\n\n"
             "Make the GPUs match a mig-parted v1 config with the fewest operations: keep every\n"
             "instance that can stay, destroy only what must go, create the rest at planned\n"
             "placements. Prints the plan, then executes it. Transactional: a journal is written\n"
@@ -40,9 +43,12 @@ static void apply_usage(FILE *out)
             "      --hook-timeout SEC  per hook command (default %d); the process group is killed\n"
             "      --journal FILE      journal path (default %s, or <state file>.journal\n"
             "                          for a simulated node)\n"
-            "      --lock FILE         lock file (default $MIGCTL_LOCK, %s, or\n"
-            "                          <state file>.apply.lock for a simulated node)\n"
+            "      --lock FILE         lock file (default $MIGCTL_LOCK, else <state file>.apply.lock\n"
+            "                          for a simulated node, else %s); its directory\n"
+            "                          must be yours and writable by no one else\n"
             "      --no-wait           fail at once (exit 1) when another apply holds the lock\n"
+            "      --discard-journal   a journal that cannot be read (damaged) is moved aside\n"
+            "                          to <journal>.discarded instead of stopping the apply\n"
             "      --json              print the result as JSON (progress goes to stderr)\n"
             "  -h, --help              this help\n\n"
             "SIGTERM/SIGINT stop it after the operation under way and roll back.\n"
@@ -55,12 +61,22 @@ static void apply_usage(FILE *out)
 typedef struct {
     const char *config_file, *config_name, *hooks_path, *journal, *lock;
     unsigned hook_timeout_s;
-    bool dry_run, force, reset, json, no_wait;
+    bool dry_run, force, reset, json, no_wait, discard_journal;
 } apply_args;
 
 static int parse_args(int argc, char **argv, apply_args *a, int *code)
 {
-    enum { O_DRY = 256, O_FORCE, O_RESET, O_TIMEOUT, O_JOURNAL, O_LOCK, O_NOWAIT, O_JSON };
+    enum {
+        O_DRY = 256,
+        O_FORCE,
+        O_RESET,
+        O_TIMEOUT,
+        O_JOURNAL,
+        O_LOCK,
+        O_NOWAIT,
+        O_JSON,
+        O_DISCARD
+    };
     static const struct option longs[] = {
         {"config-file", required_argument, NULL, 'f'},
         {"selected-config", required_argument, NULL, 'c'},
@@ -73,6 +89,7 @@ static int parse_args(int argc, char **argv, apply_args *a, int *code)
         {"journal", required_argument, NULL, O_JOURNAL},
         {"lock", required_argument, NULL, O_LOCK},
         {"no-wait", no_argument, NULL, O_NOWAIT},
+        {"discard-journal", no_argument, NULL, O_DISCARD},
         {"json", no_argument, NULL, O_JSON},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0}};
@@ -90,6 +107,7 @@ static int parse_args(int argc, char **argv, apply_args *a, int *code)
         case O_JOURNAL: a->journal = optarg; break;
         case O_LOCK: a->lock = optarg; break;
         case O_NOWAIT: a->no_wait = true; break;
+        case O_DISCARD: a->discard_journal = true; break;
         case O_JSON: a->json = true; break;
         case O_TIMEOUT:
             if (!cli_parse_uint(optarg, &a->hook_timeout_s) || a->hook_timeout_s == 0 ||
@@ -201,6 +219,51 @@ static void print_stale(const apply_session *s)
             strcmp(j->phase, "rollback") == 0 ? " while rolling back" : "", j->done, j->n_ops);
 }
 
+/* ------------------------------------------------------------ paths */
+
+/* a and b name the same file: the same inode when both exist, else the same
+ * path once the directory part is resolved (the journal may not exist yet). */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char ra[PATH_MAX], rb[PATH_MAX], da[PATH_MAX], db[PATH_MAX];
+    snprintf(da, sizeof da, "%s", a);
+    snprintf(db, sizeof db, "%s", b);
+    if (!realpath(dirname(da), ra) || !realpath(dirname(db), rb))
+        return strcmp(a, b) == 0;
+    snprintf(da, sizeof da, "%s", a);
+    snprintf(db, sizeof db, "%s", b);
+    return strcmp(ra, rb) == 0 && strcmp(basename(da), basename(db)) == 0;
+}
+
+/* The journal is replaced by rename at every step: pointed at the lock, the
+ * config or the simulator's files it would replace them (and a lock replaced
+ * locks nothing). Refused as bad input before anything is taken. */
+static int apply_check_paths(const lock_options *lo, const char *config_file,
+                             const char *journal, mig_error *e)
+{
+    char lock[4096], sim_lock[4096];
+    lock_path(lo, lock, sizeof lock);
+    const char *names[4] = {"the lock", "the config file", "the simulator state file",
+                            "the simulator's lock"};
+    const char *paths[4] = {lock, config_file && strcmp(config_file, "-") ? config_file : NULL,
+                            lo->sim_state, NULL};
+    if (lo->sim_state) {
+        snprintf(sim_lock, sizeof sim_lock, "%s.lock", lo->sim_state);
+        paths[3] = sim_lock;
+    }
+    for (int i = 0; i < 4; i++)
+        if (paths[i] && same_file(journal, paths[i]))
+            return mig_fail(e, MIG_ERR_INPUT, "the journal %s is %s; give --journal another file",
+                            journal, names[i]);
+    if (lo->sim_state && same_file(lock, lo->sim_state))
+        return mig_fail(e, MIG_ERR_INPUT,
+                        "the lock %s is the simulator state file; give --lock another file", lock);
+    return 0;
+}
+
 /* ------------------------------------------------------------ the verb */
 
 typedef struct {
@@ -276,10 +339,17 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
         res->have_hooks = true;
     }
     const char *sim_state = sim_default_path(g->sim_path);
-    char lock_path[4096], journal_path[4096];
-    lock_default_path(a->lock, sim_state, lock_path, sizeof lock_path);
+    char journal_path[4096];
     journal_default_path(a->journal, sim_state, journal_path, sizeof journal_path);
-    if (lock_acquire(lock_path, !a->no_wait, on_lock_wait, NULL, &res->lock_fd, &e) < 0)
+    lock_options lo = {
+        .path = a->lock,
+        .env_path = getenv("MIGCTL_LOCK"),
+        .sim_state = sim_state,
+        .wait = !a->no_wait,
+        .on_wait = on_lock_wait,
+    };
+    if (apply_check_paths(&lo, a->config_file, journal_path, &e) < 0 ||
+        lock_acquire(&lo, &res->lock_fd, &e) < 0)
         return early_failure(a, &e);
     catch_signals();
     if (cli_open_backend(g, &res->b, &e) < 0)
@@ -294,6 +364,7 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
         .hook_timeout_ms = a->hook_timeout_s * 1000u,
         .hook_stdout_to_stderr = a->json,
         .journal_path = journal_path,
+        .discard_journal = a->discard_journal,
         .dry_run = a->dry_run,
         .force = a->force,
         .reset = a->reset,
@@ -310,6 +381,8 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
             reconcile_error_in_file(&e, res->cfg.path ? res->cfg.path : a->config_file);
         return early_failure(a, &e);
     }
+    if (res->s.journal_discarded[0])
+        fprintf(stderr, "migctl: apply: %s\n", res->s.journal_discarded);
     if (res->s.stale_journal)
         print_stale(&res->s);
     print_plan(a->json ? stderr : stdout, &res->s, c->name, g->color && !a->json);

@@ -23,6 +23,7 @@
 #include "config/workload.h"
 #include "plan/pack.h"
 #include "plan/replan.h"
+#include "util/fileio.h"
 
 static void usage(FILE *out)
 {
@@ -77,9 +78,10 @@ int plan_emit_configs(const char *verb, const fl_fleet *f, const pk_gpu *gpus, c
                             "node name '%s' has a '/': it cannot name a file in %s "
                             "(--emit-config writes <node>.yaml)",
                             f->nodes[nd].name, dir);
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST) /* a folder that cannot be: bad input */
-        return mig_fail(e, errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == EROFS
-                               ? MIG_ERR_INPUT : MIG_ERR_SYSTEM, "%s: %s", dir, strerror(errno));
+    /* a folder that cannot be is bad input (fileio_mkdir says which) */
+    /* 0755 whatever the umask; an existing link is refused, not followed. */
+    if (fileio_mkdir(dir, 0755, e) < 0)
+        return -1;
     for (unsigned nd = 0; nd < f->n_nodes; nd++) {
         bool used = false;
         for (unsigned i = 0; i < f->nodes[nd].n_gpus; i++)

@@ -20,20 +20,25 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "apply/journal.h"
 #include "cli/gpu_select.h"
+#include "cli/journal_status.h"
 #include "cli/render.h"
 #include "metrics/metrics.h"
 #include "model/gpu_state.h"
 
 static void status_usage(FILE *out)
 {
-    fprintf(out, "usage: migctl status [-i GPUS] [--json]\n\n"
+    fprintf(out, "usage: migctl status [-i GPUS] [--journal FILE] [--json]\n\n"
                  "Show every GPU (or GPU N): MIG mode, GPU instances with their placements,\n"
                  "compute instances with their MIG device UUIDs, which are busy (processes\n"
                  "running, with their process ids), and a slot map of the memory slices. The\n"
-                 "first line names the backend that answered (nvml or sim).\n\n"
+                 "first line names the backend that answered (nvml or sim). A journal left by\n"
+                 "an interrupted or failed apply is reported (text: a 'Journal:' line; --json:\n"
+                 "\"journal\").\n\n"
                  "  -i, --gpu GPUS  only these GPUs: indexes, UUIDs or PCI bus ids, comma\n"
                  "                separated, or 'all'\n"
+                 "  --journal FILE  apply's journal to look for (default as apply's)\n"
                  "  --json        machine-readable output (shape in docs/design.md)\n");
 }
 
@@ -231,10 +236,12 @@ int cmd_status(int argc, char **argv, cli_globals *g)
 {
     static const struct option opts[] = {{"gpu", required_argument, 0, 'i'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"journal", required_argument, 0, 'J'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     bool json = false;
     const char *which = NULL;
+    const char *journal = NULL;
     int c;
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
@@ -246,6 +253,7 @@ int cmd_status(int argc, char **argv, cli_globals *g)
             which = optarg;
             break;
         case 'j': json = true; break;
+        case 'J': journal = optarg; break;
         case 'h': status_usage(stdout); return 0;
         default: return cli_option_error("status", c, argv);
         }
@@ -259,6 +267,9 @@ int cmd_status(int argc, char **argv, cli_globals *g)
         return cli_report("status", &e);
     mig_gpu_state *gpus = NULL;
     unsigned n = 0;
+    char journal_path[4096];
+    journal_default_path(journal, sim_default_path(g->sim_path), journal_path,
+                         sizeof journal_path);
     int rc = collect(b, which, &gpus, &n, &e);
     const char *backend = b->ops->name;
     metrics_gpu **health = rc == 0 ? calloc(n + 1, sizeof *health) : NULL;
@@ -275,7 +286,8 @@ int cmd_status(int argc, char **argv, cli_globals *g)
                 json_object_set_new(gj, "health", health_json(health[i]));
             json_array_append_new(arr, gj);
         }
-        json_t *root = json_pack("{s:s,s:o}", "backend", backend, "gpus", arr);
+        json_t *root = json_pack("{s:s,s:o,s:o}", "backend", backend, "gpus", arr, "journal",
+                                 journal_status_json(journal_path));
         cli_print_json(root);
     } else if (rc == 0) {
         const char *path = sim_default_path(g->sim_path);
@@ -283,6 +295,7 @@ int cmd_status(int argc, char **argv, cli_globals *g)
             printf("Backend: sim (state file %s)\n", path);
         else
             printf("Backend: %s\n", backend);
+        journal_status_print(stdout, journal_path);
         for (unsigned i = 0; i < n; i++) {
             printf("\n");
             print_gpu_text(&gpus[i], g->color);

@@ -42,16 +42,16 @@ static void say_waiting(const char *path, long holder, void *ctx)
 
 int cli_change_lock(cli_globals *g, const char *verb, int *fd, mig_error *e)
 {
-    char path[4096];
-    lock_default_path(NULL, sim_default_path(g->sim_path), path, sizeof path);
-    *fd = -1;
-    if (lock_acquire(path, true, say_waiting, (void *)verb, fd, e) == 0)
-        return 0;
-    /* No write access to the lock's folder: the lock only orders migctl
-     * processes, and the driver still checks every operation. */
-    mig_error_clear(e);
-    *fd = -1;
-    return 0;
+    lock_options o = {
+        .env_path = getenv("MIGCTL_LOCK"),
+        .sim_state = sim_default_path(g->sim_path),
+        .wait = true,
+        .on_wait = say_waiting,
+        .ctx = (void *)verb,
+    };
+    /* Fail closed: a verb that cannot take the lock does not run, since an
+     * apply it cannot see could be half-way through the same GPUs. */
+    return lock_acquire(&o, fd, e);
 }
 
 void cli_change_unlock(int fd)

@@ -13,11 +13,13 @@
 #include <limits.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #include "config/migparted.h"
+#include "util/fileio.h"
 
 /* ------------------------------------------------------------ YAML */
 
@@ -328,23 +330,27 @@ bool cfg_equal(const cfg_file *a, const cfg_file *b)
 
 int cfg_write(const char *path, const cfg_file *f, bool json, mig_error *e)
 {
-    /* A file is written beside its target and renamed over it, so a failed
-     * write never destroys the config that was there. */
-    char tmp[PATH_MAX];
-    if (path && snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return mig_fail(e, MIG_ERR_INPUT, "%s: path too long", path);
-    FILE *out = path ? fopen(tmp, "w") : stdout;
+    if (!path) {
+        int rc = json ? cfg_emit_json(stdout, f, e) : cfg_emit_yaml(stdout, f, e);
+        if (fflush(stdout) != 0 && rc == 0)
+            rc = mig_fail(e, MIG_ERR_SYSTEM, "stdout: write error: %s", strerror(errno));
+        return rc;
+    }
+    /* Rendered in memory, then written by fileio_write_atomic: an O_EXCL
+     * temp file with a random name beside the target, mode 0644 whatever the
+     * umask, renamed over it. A failed write never destroys the config that
+     * was there, and a link at the path (or at a guessable temp name) is
+     * replaced, never followed. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
     if (!out)
-        return mig_fail(e, MIG_ERR_INPUT, "%s: cannot write: %s", path, strerror(errno));
+        return mig_fail(e, MIG_ERR_SYSTEM, "%s: out of memory", path);
     int rc = json ? cfg_emit_json(out, f, e) : cfg_emit_yaml(out, f, e);
-    if (fflush(out) != 0 && rc == 0)
-        rc = mig_fail(e, MIG_ERR_SYSTEM, "%s: write error: %s", path ? path : "stdout",
-                      strerror(errno));
-    if (path && fclose(out) != 0 && rc == 0)
-        rc = mig_fail(e, MIG_ERR_SYSTEM, "%s: write error: %s", path, strerror(errno));
-    if (path && rc == 0 && rename(tmp, path) != 0)
-        rc = mig_fail(e, MIG_ERR_INPUT, "%s: cannot write: %s", path, strerror(errno));
-    if (path && rc < 0)
-        remove(tmp);
+    if (fclose(out) != 0 && rc == 0)
+        rc = mig_fail(e, MIG_ERR_SYSTEM, "%s: out of memory", path);
+    if (rc == 0 && (rc = fileio_write_atomic(path, buf, len, 0644, e)) < 0)
+        mig_error_prefix(e, "cannot write");
+    free(buf);
     return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * sim.h: the simulated GPUs. State lives in a JSON file (MIGCTL_SIM_STATE or
- * --sim FILE), read under flock and rewritten atomically (temp file, fsync,
+ * --sim FILE), read under a record lock and rewritten atomically (temp file, fsync,
  * rename) so two processes never corrupt it and a killed process never leaves
  * it half-written.
  *
@@ -80,7 +80,7 @@ typedef struct {
 
 typedef struct {
     char path[PATH_MAX];
-    int lock_fd;                 /* holds the flock while open */
+    int lock_fd;                 /* holds the state lock while open */
     bool writable;
     bool swizzled;               /* GI ids not following placements */
     unsigned long long serial;   /* bumps per created instance, feeds UUIDs */

@@ -1,11 +1,13 @@
 /*
  * sim_file.c: the simulator's state file. JSON through jansson, read under a
- * shared flock and rewritten under an exclusive one, both taken on a sidecar
- * "<path>.lock" (the state file itself is replaced by rename, so a lock on it
- * would be a lock on a file that no longer has the name). A write goes to a
- * temp file in the same directory, is fsynced, renamed over the state file,
- * and the directory is fsynced: a reader sees the old or the new state,
- * never half of one, and a killed writer leaves the old state.
+ * shared lock and rewritten under an exclusive one, both open-file-description
+ * record locks on a sidecar "<path>.lock" (the state file itself is replaced
+ * by rename, so a lock on it would be a lock on a file that no longer has the
+ * name). Reads are bounded and refuse anything but a regular file
+ * (fileio_read); a write goes through fileio_write_atomic (O_EXCL temp file
+ * in the same directory, fsync, rename, fsync of the directory): a reader
+ * sees the old or the new state, never half of one, a killed writer leaves
+ * the old state, and no link at the path is followed.
  *
  * Loading validates everything a hand-edited or damaged file could get
  * wrong (syntax, types, unknown models, placements, overlaps, ids, caps)
@@ -29,6 +31,7 @@
 #include "gpu/sim.h"
 #include "gpu/sim_telemetry.h"
 #include "model/layout.h"
+#include "util/fileio.h"
 #include "util/nvml_rc.h"
 
 #define SIM_FILE_VERSION 1
@@ -619,24 +622,49 @@ static const char NO_STATE_HINT[] =
     "create one with 'migctl sim init --gpus 8xH100-SXM5-80GB' (file: --sim FILE or "
     "$MIGCTL_SIM_STATE)";
 
+/* The state lock: open-file-description record locks (F_OFD_SETLKW) on
+ * "<state>.lock", shared to read and exclusive to change. OFD locks, not
+ * flock: they never conflict with the apply lock's flock (apply/lock.h), so
+ * `apply --lock <state>.lock` cannot make migctl wait on itself. The file is
+ * created 0600 (a user who could open it could hold it and stall the node's
+ * owner), opened with O_NOFOLLOW, and must be a regular file owned by the
+ * caller or by the state file's owner (root working on a user's simulated
+ * node). A reader that may not open it reads without it: the writer replaces
+ * the state by rename, so a read never sees half of one. */
 static int take_lock(const char *path, bool exclusive, int *fd_out, mig_error *e)
 {
     char lock[PATH_MAX + 8];
     snprintf(lock, sizeof lock, "%s.lock", path);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    *fd_out = -1;
+    int flags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    int fd = exclusive ? open(lock, O_RDWR | O_CREAT | flags, 0600) : open(lock, O_RDONLY | flags);
     if (fd < 0 && !exclusive)
-        fd = open(lock, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && !exclusive && (errno == EACCES || errno == EROFS || errno == ENOENT)) {
-        /* A reader that may not create the lock file reads without it: the
-         * writer replaces the file by rename, so a read never sees half. */
-        *fd_out = -1;
         return 0;
-    }
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return mig_fail(e, MIG_ERR_INPUT, "%s: refusing the lock file: it is a symbolic link",
+                            lock);
         return mig_fail(e, errno == EACCES || errno == EROFS ? MIG_ERR_INPUT : MIG_ERR_SYSTEM,
                         "%s: cannot open the lock file: %s", lock, strerror(errno));
+    }
+    struct stat ls, ss;
+    bool owner_ok = fstat(fd, &ls) == 0 && S_ISREG(ls.st_mode) &&
+                    (ls.st_uid == geteuid() || (stat(path, &ss) == 0 && ls.st_uid == ss.st_uid));
+    if (!owner_ok) {
+        close(fd);
+        if (!exclusive)
+            return 0;
+        return mig_fail(e, MIG_ERR_INPUT,
+                        "%s: refusing the lock file: not a regular file owned by you or by the "
+                        "state file's owner",
+                        lock);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    struct flock lk = {.l_type = exclusive ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET};
     int r;
-    while ((r = flock(fd, exclusive ? LOCK_EX : LOCK_SH)) < 0 && errno == EINTR)
+    while ((r = fcntl(fd, F_OFD_SETLKW, &lk)) < 0 && errno == EINTR)
         ;
     if (r < 0) {
         int err = errno;
@@ -647,54 +675,17 @@ static int take_lock(const char *path, bool exclusive, int *fd_out, mig_error *e
     return 0;
 }
 
-static char *read_all(const char *path, size_t *len, mig_error *e)
+static const char *kind_of(mode_t m)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            mig_fail(e, MIG_ERR_INPUT, "%s: no simulator state file; %s", path, NO_STATE_HINT);
-        else
-            mig_fail(e, MIG_ERR_SYSTEM, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 14, n = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf)
-            break;
-        if (n == cap) {
-            if (cap >= SIM_MAX_FILE_BYTES) {
-                free(buf);
-                close(fd);
-                mig_fail(e, MIG_ERR_INPUT, "%s: not a valid state file: larger than %u bytes",
-                         path, SIM_MAX_FILE_BYTES);
-                return NULL;
-            }
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-            continue;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int err = errno;
-            free(buf);
-            close(fd);
-            mig_fail(e, MIG_ERR_SYSTEM, "%s: %s", path, strerror(err));
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    if (!buf)
-        mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-    *len = n;
-    return buf;
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
 }
 
 sim_state *sim_open(const char *path, bool writable, mig_error *e)
@@ -717,6 +708,12 @@ sim_state *sim_open(const char *path, bool writable, mig_error *e)
         mig_fail(e, MIG_ERR_INPUT, "%s: is a directory; expected a simulator state file", path);
         return NULL;
     }
+    if (st_rc == 0 && !S_ISREG(st.st_mode)) {
+        /* Refused before any lock is taken or file created beside it. */
+        mig_fail(e, MIG_ERR_INPUT, "%s: is %s, not a regular file; expected a simulator state "
+                                   "file", path, kind_of(st.st_mode));
+        return NULL;
+    }
     sim_state *s = state_alloc(e);
     if (!s)
         return NULL;
@@ -727,7 +724,11 @@ sim_state *sim_open(const char *path, bool writable, mig_error *e)
         return NULL;
     }
     size_t len = 0;
-    char *text = read_all(path, &len, e);
+    char *text = NULL;
+    /* Bounded, non-blocking, regular files only (a file swapped for a FIFO
+     * after the stat above is still refused, not waited on). */
+    if (fileio_read(path, "simulator state file", SIM_MAX_FILE_BYTES, &text, &len, e) < 0)
+        text = NULL;
     if (!text || sim_parse(text, len, path, s, e) < 0) {
         free(text);
         sim_close(s);
@@ -737,61 +738,6 @@ sim_state *sim_open(const char *path, bool writable, mig_error *e)
     return s;
 }
 
-static int write_all(int fd, const char *buf, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static void fsync_dir(const char *path)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd); /* best effort: the rename is already atomic */
-        close(fd);
-    }
-}
-
-/* Temp file in the same directory, fsync, rename over, fsync the directory. */
-static int write_atomic(const char *path, const char *text, mig_error *e)
-{
-    char tmp[PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot create a temporary file: %s", path,
-                        strerror(errno));
-    int rc = 0;
-    if (fchmod(fd, 0644) < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0)
-        rc = mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot write: %s", tmp, strerror(errno));
-    if (close(fd) < 0 && rc == 0)
-        rc = mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot write: %s", tmp, strerror(errno));
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot replace: %s", path, strerror(errno));
-    if (rc < 0)
-        unlink(tmp);
-    else
-        fsync_dir(path);
-    return rc;
-}
-
 int sim_commit(sim_state *s, mig_error *e)
 {
     if (!s->writable || s->lock_fd < 0 || !s->path[0])
@@ -799,7 +745,10 @@ int sim_commit(sim_state *s, mig_error *e)
     char *text = sim_dump(s);
     if (!text)
         return mig_fail(e, MIG_ERR_SYSTEM, "cannot serialize the simulator state");
-    int rc = write_atomic(s->path, text, e);
+    /* O_EXCL temp with a random name beside the state, 0644 whatever the
+     * umask, fsync, rename, fsync of the directory: a reader sees the old or
+     * the new state, and no link at the path is followed. */
+    int rc = fileio_write_atomic(s->path, text, strlen(text), 0644, e);
     free(text);
     return rc;
 }

@@ -12,6 +12,7 @@ PACKAGES=(
   $(command -v kubectl >/dev/null || echo kubernetes-client)  # kubectl: k8s manifests parsed offline
   help2man dpkg-dev man-db zsh systemd  # the .deb: man pages, shlibdeps, and its checks
   prometheus curl tmux               # metrics tests: a real Prometheus, scrapes, top on a terminal
+  libclang-rt-14-dev                 # libFuzzer and sanitizer runtimes for clang (CI's fuzz step)
 )
 
 missing=()

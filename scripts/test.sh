@@ -29,3 +29,6 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 echo "== package: build the .deb, install it into a clean root (dpkg --root) and check it"
 deb=$(scripts/package.sh | tail -n 1)
 tests/package/check-package.sh "$deb"
+
+echo "== fuzz every target briefly (library instrumented; fails on a crash)"
+scripts/fuzz.sh "${MIGCTL_CI_FUZZ_SECONDS:-10}"

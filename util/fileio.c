@@ -217,8 +217,11 @@ int fileio_mkdir(const char *path, mode_t mode, mig_error *e)
         return 0;
     }
     if (errno != EEXIST)
-        return mig_fail(e, errno == ENOENT ? MIG_ERR_INPUT : MIG_ERR_SYSTEM, "%s: mkdir: %s",
-                        path, strerror(errno));
+        return mig_fail(e, errno == ENOENT || errno == ENOTDIR || errno == EACCES ||
+                                   errno == EROFS
+                               ? MIG_ERR_INPUT
+                               : MIG_ERR_SYSTEM,
+                        "%s: mkdir: %s", path, strerror(errno));
     struct stat st;
     if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return mig_fail(e, MIG_ERR_INPUT, "%s: exists and is not a directory", path);

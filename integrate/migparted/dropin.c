@@ -49,6 +49,7 @@ typedef struct {
     bool skip_reset, mode_only, valid_config;
     const char *output_format, *config_label;
     const char *checkpoint_file;
+    const char *lock_env; /* MIGCTL_LOCK, as cli/ read it */
     cli_globals *g;
 } mp_args;
 
@@ -225,6 +226,7 @@ static int parse_verb(int argc, char **argv, const migparted_env *env, mp_args *
     a->hooks_file = env->hooks_file;
     a->output_format = env->output_format && *env->output_format ? env->output_format : "yaml";
     a->config_label = env->config_label && *env->config_label ? env->config_label : "current";
+    a->lock_env = env->lock;
     if (!strcmp(a->verb, "apply") &&
         (env_bool("MIG_PARTED_SKIP_RESET", env->skip_reset, &a->skip_reset) ||
          env_bool("MIG_PARTED_MODE_CHANGE_ONLY", env->mode_only, &a->mode_only)))
@@ -513,11 +515,12 @@ static int do_apply(const mp_args *a)
             have_hooks = true;
     }
     const char *sim_state = sim_default_path(a->g->sim_path);
-    char lock_path[4096], journal_path[4096];
-    lock_default_path(NULL, sim_state, lock_path, sizeof lock_path);
+    char journal_path[4096];
     journal_default_path(NULL, sim_state, journal_path, sizeof journal_path);
+    lock_options lo = {.env_path = a->lock_env, .sim_state = sim_state, .wait = true,
+                       .on_wait = on_lock_wait, .ctx = (void *)a};
     int lock_fd = -1;
-    if (!rc && lock_acquire(lock_path, true, on_lock_wait, (void *)a, &lock_fd, &e) < 0)
+    if (!rc && lock_acquire(&lo, &lock_fd, &e) < 0)
         rc = fatal("Error applying MIG configuration: %s", errtext(&e, buf, sizeof buf));
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -26,6 +26,7 @@ typedef struct {
     const char *output_format;   /* MIG_PARTED_OUTPUT_FORMAT */
     const char *config_label;    /* MIG_PARTED_CONFIG_LABEL */
     const char *checkpoint_file; /* MIG_PARTED_CHECKPOINT_FILE */
+    const char *lock;            /* MIGCTL_LOCK: apply's lock, as migctl apply takes it */
 } migparted_env;
 
 /* argv[0] is the program name ("nvidia-mig-parted" or "mig-parted"); the

@@ -210,7 +210,8 @@ node_state() {
     [ -e "$tmp/started" ]
     run "$MIGCTL" apply -f "$NODE" -c four-small --no-wait
     [ "$status" -eq 1 ]
-    [[ "$output" == *"another apply (pid"*"holds the lock"* ]]
+    # the holder is named from the kernel's lock table: the first apply
+    [[ "$output" == *"another migctl (pid $first) holds the lock"* ]]
     run "$MIGCTL" apply -f "$NODE" -c four-small
     [ "$status" -eq 0 ]
     [[ "$output" == *"waiting for the lock"* ]]

@@ -747,7 +747,8 @@ static void test_lock_serialises(void **st)
         int fd;
         char c;
         mig_error e;
-        if (lock_acquire(lock_path, true, NULL, NULL, &fd, &e) < 0)
+        lock_options lo = {.path = lock_path, .wait = true};
+        if (lock_acquire(&lo, &fd, &e) < 0)
             _exit(1);
         if (write(locked[1], "x", 1) != 1 || read(release[0], &c, 1) != 1)
             _exit(1);
@@ -757,13 +758,15 @@ static void test_lock_serialises(void **st)
     assert_int_equal(read(locked[0], &c, 1), 1);
     int fd = -1;
     mig_error e = {0};
-    assert_int_equal(lock_acquire(lock_path, false, NULL, NULL, &fd, &e), -1);
+    lock_options nowait = {.path = lock_path, .wait = false};
+    assert_int_equal(lock_acquire(&nowait, &fd, &e), -1);
     assert_int_equal(e.kind, MIG_ERR_REFUSED);
     char want[64];
     snprintf(want, sizeof want, "pid %ld", (long)pid);
     assert_non_null(strstr(e.msg, want));
     wait_ctx w = {-1, release[1]};
-    assert_int_equal(lock_acquire(lock_path, true, on_wait, &w, &fd, &e), 0);
+    lock_options waiting = {.path = lock_path, .wait = true, .on_wait = on_wait, .ctx = &w};
+    assert_int_equal(lock_acquire(&waiting, &fd, &e), 0);
     assert_int_equal(w.holder, (long)pid); /* we waited, and knew for whom */
     int status;
     /* The holder let go by exiting (its lock dies with its descriptors,
@@ -793,7 +796,8 @@ static void test_two_applies_serialise(void **st)
         if (pids[i] == 0) {
             int fd;
             mig_error e;
-            if (lock_acquire(lock_path, true, NULL, NULL, &fd, &e) < 0)
+            lock_options lo = {.path = lock_path, .wait = true};
+            if (lock_acquire(&lo, &fd, &e) < 0)
                 _exit(10);
             apply_options o = base_options();
             apply_report r;
