@@ -415,11 +415,22 @@ int sim_telemetry_parse(json_t *root, const char *name, sim_state *s, mig_error 
     if (!json_is_array(arr) || json_array_size(arr) > SIM_MAX_GPUS)
         return mig_fail(e, MIG_ERR_INPUT, "%s: \"telemetry\" must be a list of at most %d",
                         name, SIM_MAX_GPUS);
+    /* One entry per GPU: a second one would merge into the first field by
+     * field and could leave a state that does not dump back as it was read
+     * (found by fuzz_sim_state: xid "total" from one entry, "recent" from
+     * the other). */
+    bool seen[SIM_MAX_GPUS] = {false};
     size_t i;
     json_t *j;
     json_array_foreach(arr, i, j)
     {
         snprintf(c.where, sizeof c.where, "telemetry[%zu]", i);
+        json_int_t gpu = json_is_object(j) ? json_integer_value(json_object_get(j, "gpu")) : -1;
+        if (gpu >= 0 && gpu < SIM_MAX_GPUS && json_is_integer(json_object_get(j, "gpu"))) {
+            if (seen[gpu])
+                return tbad(&c, "names a GPU an earlier entry already gave", "gpu");
+            seen[gpu] = true;
+        }
         if (parse_one(&c, j, s) < 0)
             return -1;
     }
