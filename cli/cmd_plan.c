@@ -9,7 +9,6 @@
  * takes it, or the fleet is full); 2 bad input; 3 backend error (--live).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,16 +163,48 @@ json_t *plan_decisions_json(const wl_file *wf, const adv_decision *d, unsigned n
 
 /* ---------------------------------------------------------------- plan */
 
+/* The instances of each GPU as linked lists, built once in O(instances):
+ * head[g] is the first instance on GPU g, next[i] the one after i (-1 ends),
+ * in instance order. Printing per GPU then costs what that GPU holds, so the
+ * whole output is linear (a scan of every instance per GPU was quadratic). */
+typedef struct {
+    int *head, *next;
+} gpu_lists;
+
+static int gpu_lists_build(const pk_plan *p, gpu_lists *gl)
+{
+    gl->head = malloc((p->fleet->n_gpus + 1) * sizeof *gl->head);
+    gl->next = malloc((p->n_inst + 1) * sizeof *gl->next);
+    if (!gl->head || !gl->next) {
+        free(gl->head);
+        free(gl->next);
+        return -1;
+    }
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++)
+        gl->head[g] = -1;
+    for (unsigned i = p->n_inst; i-- > 0;)
+        if (p->inst[i].gpu >= 0) {
+            gl->next[i] = gl->head[p->inst[i].gpu];
+            gl->head[p->inst[i].gpu] = (int)i;
+        }
+    return 0;
+}
+
+static void gpu_lists_free(gpu_lists *gl)
+{
+    free(gl->head);
+    free(gl->next);
+}
+
 /* The workloads on GPU g, by slice (MIG) or as a list (whole/MPS). */
-static void slice_workloads(const pk_plan *p, unsigned g, json_t *slices, char *line, size_t len)
+static void slice_workloads(const pk_plan *p, const gpu_lists *gl, unsigned g, json_t *slices,
+                            char *line, size_t len)
 {
     size_t u = 0;
     line[0] = 0;
     const mig_model *m = p->fleet->gpus[g].model;
-    for (unsigned i = 0; i < p->n_inst; i++) {
+    for (int i = gl->head[g]; i >= 0; i = gl->next[i]) {
         const pk_instance *in = &p->inst[i];
-        if (in->gpu != (int)g)
-            continue;
         const wl_workload *w = &p->wf->items[in->workload];
         char where[MIG_NAME_LEN + 8] = "";
         if (in->gi >= 0) {
@@ -218,16 +249,22 @@ static json_t *plan_json(const pk_plan *p)
                   (json_int_t)stranded_c, "stranded_memory_slices", (json_int_t)stranded_m));
     json_object_set_new(o, "decisions", plan_decisions_json(p->wf, p->decisions, p->n_models));
     json_t *gpus = json_array();
+    gpu_lists gl;
+    if (gpu_lists_build(p, &gl) < 0) {
+        json_decref(o);
+        return NULL;
+    }
     for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
         if (p->gpus[g].use == PK_GPU_FREE)
             continue;
         json_t *go = plan_gpu_json(p->fleet, p->gpus, g);
         json_t *sl = json_array();
         char line[16];
-        slice_workloads(p, g, sl, line, sizeof line);
+        slice_workloads(p, &gl, g, sl, line, sizeof line);
         json_object_set_new(go, "workloads", sl);
         json_array_append_new(gpus, go);
     }
+    gpu_lists_free(&gl);
     json_object_set_new(o, "gpus", gpus);
     json_t *un = json_array();
     for (unsigned i = 0; i < p->n_inst; i++)
@@ -257,17 +294,23 @@ static void plan_text(const pk_plan *p)
         printf("  NOT PLACED: %u instance%s (%u that no GPU model can take)\n", p->unplaced,
                p->unplaced == 1 ? "" : "s", p->unplaceable);
     printf("\nGPUs\n");
+    gpu_lists gl;
+    if (gpu_lists_build(p, &gl) < 0) {
+        fprintf(stderr, "migctl plan: out of memory\n");
+        return;
+    }
     for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
         const pk_gpu *pg = &p->gpus[g];
         if (pg->use == PK_GPU_FREE)
             continue;
         const fl_gpu *fg = &p->fleet->gpus[g];
         char line[4096];
-        slice_workloads(p, g, NULL, line, sizeof line);
+        slice_workloads(p, &gl, g, NULL, line, sizeof line);
         const char *what = pg->use == PK_GPU_MIG ? "" : pg->use == PK_GPU_WHOLE ? "whole GPU, MIG off: " : "MPS, MIG off: ";
         printf("  %s/%-3u %-17s %s%s\n", p->fleet->nodes[fg->node].name, fg->index,
                fg->model->name, what, line);
     }
+    gpu_lists_free(&gl);
 }
 
 /* ---------------------------------------------------------------- add */
@@ -334,65 +377,34 @@ static void add_text(const rp_plan *p)
 
 int cmd_plan(int argc, char **argv, cli_globals *g)
 {
-    static const struct option opts[] = {
-        {"workloads", required_argument, NULL, 'w'}, {"fleet", required_argument, NULL, 'f'},
-        {"add", required_argument, NULL, 'a'},       {"live", no_argument, NULL, 'L'},
-        {"json", no_argument, NULL, 'j'},            {"emit-config", required_argument, NULL, 'E'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
-    };
-    const char *wpath = NULL, *fpath = NULL, *apath = NULL, *emit = NULL;
-    bool live = false, json = false;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":w:f:a:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w': wpath = optarg; break;
-        case 'f': fpath = optarg; break;
-        case 'a': apath = optarg; break;
-        case 'L': live = true; break;
-        case 'j': json = true; break;
-        case 'E': emit = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_option_error("plan", c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("plan", "unexpected argument '%s'", argv[optind]);
-    if (!!wpath + !!apath != 1)
-        return cli_usage_error("plan", "give -w WORKLOADS or --add ARRIVALS (one of them)");
-    if (!!fpath + live != 1)
-        return cli_usage_error("plan", "give -f FLEET or --live (one of them)");
-    if (fpath && strcmp(fpath, "-") == 0 && strcmp(wpath ? wpath : apath, "-") == 0)
-        return cli_usage_error("plan", "only one of %s and -f can read standard input ('-')",
-                               wpath ? "-w" : "--add");
-    mig_error e = {0};
+    plan_args a;
+    int rc;
+    if (plan_parse_args("plan", argc, argv, true, usage, &a, &rc))
+        return rc;
+    if (a.time_limit)
+        return cli_usage_error("plan", "--time-limit is for replan (plan is exact or bounded "
+                                       "without a search)");
     wl_file wf;
     fl_fleet fleet;
-    if (wl_parse_file(wpath ? wpath : apath, &wf, &e) < 0)
-        return cli_report("plan", &e);
-    if (plan_load_fleet(g, "plan", fpath, live, &fleet, &e) < 0) {
-        wl_free(&wf);
-        return cli_report("plan", &e);
-    }
-    int rc = 0;
-    if (wpath) {
+    if (plan_load_inputs(g, "plan", &a, &wf, &fleet, &rc) < 0)
+        return rc;
+    mig_error e = {0};
+    if (a.wpath) {
         pk_plan p;
         if (pack_plan(&wf, &fleet, &p, &e) < 0) {
             rc = cli_report("plan", &e);
         } else {
-            if (json) {
-                json_t *o = plan_json(&p);
-                json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                printf("\n");
-                json_decref(o);
-            } else {
-                plan_text(&p);
+            json_t *o = NULL;
+            if (a.json && !(o = plan_json(&p))) {
+                pk_plan_free(&p);
+                fl_free(&fleet);
+                wl_free(&wf);
+                mig_fail(&e, MIG_ERR_SYSTEM, "out of memory");
+                return cli_report("plan", &e);
             }
-            if (emit && plan_emit_configs("plan", &fleet, p.gpus, emit, &e) < 0)
-                rc = cli_report("plan", &e);
-            else if (p.unplaced)
-                rc = 1;
+            if (!a.json)
+                plan_text(&p);
+            rc = plan_finish_output("plan", o, &a, &fleet, p.gpus, p.unplaced);
             pk_plan_free(&p);
         }
     } else {
@@ -400,18 +412,12 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
         if (replan_add(&wf, &fleet, &p, &e) < 0) {
             rc = cli_report("plan", &e);
         } else {
-            if (json) {
-                json_t *o = add_json(&p);
-                json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                printf("\n");
-                json_decref(o);
-            } else {
+            json_t *o = NULL;
+            if (a.json)
+                o = add_json(&p);
+            else
                 add_text(&p);
-            }
-            if (emit && plan_emit_configs("plan", &fleet, p.after, emit, &e) < 0)
-                rc = cli_report("plan", &e);
-            else if (p.unplaced)
-                rc = 1;
+            rc = plan_finish_output("plan", o, &a, &fleet, p.after, p.unplaced);
             rp_plan_free(&p);
         }
     }

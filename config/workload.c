@@ -338,7 +338,7 @@ static int parse_workload_key(yctx *y, const char *k, const yaml_node_t *v, wl_w
     if (!strcmp(k, "replicas"))
         return want_uint(y, v, "replicas", 1000000, &w->replicas);
     if (!strcmp(k, "gpus")) {
-        if (want_uint(y, v, "gpus", 64, &w->gpus) < 0)
+        if (want_uint(y, v, "gpus", WL_MAX_GPUS, &w->gpus) < 0)
             return -1;
         return w->gpus ? 0 : fail_at(y, v, "gpus: at least 1");
     }

@@ -1027,7 +1027,7 @@ static int place_model(pk_plan *p, const choice_state *cs, unsigned k, mig_error
             continue;
         const adv_decision *d = dec(p, in->workload, k);
         if (d->kind == ADV_WHOLE && in->part == 0) {
-            int g[64];
+            int g[WL_MAX_GPUS];
             bool ok = d->gpus > 1 ? take_gang(p, m, d->gpus, g) : (g[0] = pool_take(p, &pool)) >= 0;
             for (unsigned j = 0; ok && j < d->gpus; j++) {
                 p->gpus[g[j]].use = PK_GPU_WHOLE;

@@ -20,6 +20,7 @@
  * that just changed, so a trial costs O(items x GPUs) comparisons.
  */
 #include "plan/replan.h"
+#include "plan/replan_milp.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -521,7 +522,7 @@ static bool place_free(const ctx *c, trial *t, unsigned i)
         } else if (d->kind == ADV_WHOLE) {
             /* whole GPUs with MIG off and nothing on them, parts on one node */
             for (unsigned nd = 0; nd < f->n_nodes; nd++) {
-                int got[64];
+                int got[WL_MAX_GPUS];
                 unsigned n = 0;
                 for (unsigned j = 0; j < f->nodes[nd].n_gpus && n < it->parts; j++) {
                     unsigned g = f->nodes[nd].first_gpu + j;
@@ -579,7 +580,7 @@ static int take_blank_whole(const ctx *c, trial *t, const mig_model *m, unsigned
 {
     const fl_fleet *f = c->p->fleet;
     for (unsigned nd = 0; nd < f->n_nodes; nd++) {
-        int got[64];
+        int got[WL_MAX_GPUS];
         unsigned n = 0;
         for (unsigned j = 0; j < f->nodes[nd].n_gpus && n < parts; j++) {
             unsigned g = f->nodes[nd].first_gpu + j;
@@ -1052,8 +1053,13 @@ static int finish(ctx *c, trial *t, mig_error *e)
         bool back = it->moved && (it->origin_gi >= 0 ? stays(c, t, (unsigned)it->origin_gpu,
                                                              (unsigned)it->origin_gi)
                                                      : whole_stays(c, t, (unsigned)it->origin_gpu));
-        if (it->moved && !back)
+        if (it->moved && !back) {
             snprintf(p->affected[p->n_affected++], sizeof p->affected[0], "%s", it->label);
+            const fl_gpu *og = &f->gpus[it->origin_gpu];
+            p->moved_slices += it->origin_gi >= 0
+                                   ? og->model->profiles[og->layout.gi[it->origin_gi].profile].compute_slices
+                                   : og->model->compute_slices;
+        }
         if (back) {
             pl->moved = false;
             pl->kept = true;
@@ -1194,13 +1200,15 @@ int replan_add(const wl_file *arrivals, const fl_fleet *fleet, rp_plan *out, mig
     return rc;
 }
 
-int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+/* The greedy drain search on a set-up context; leaves the chosen trial in t. */
+static int greedy_run(ctx *c_, trial *t_, mig_error *e)
 {
-    ctx c;
-    trial t;
-    int rc = setup(out, demand, fleet, &c, &t, e);
+    ctx c = *c_;
+    trial t = *t_;
+    const fl_fleet *fleet = c.p->fleet;
+    int rc = 0;
     bool ok = false;
-    if (rc == 0) {
+    {
         for (unsigned g = 0; g < fleet->n_gpus; g++)
             c.order[c.n_order++] = g;
         qsort_r(c.order, c.n_order, sizeof *c.order, cmp_drain, (void *)fleet);
@@ -1284,12 +1292,387 @@ int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_
             break;
         rc = run_trial(&c, &t, &ok, e);
     }
+    *c_ = c;
+    *t_ = t;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- exact (MILP) */
+
+/* Per busy GI [g * (MIG_MAX_GI + 1) + i] (i = MIG_MAX_GI: the whole GPU): the
+ * workload whose running replica it is, or -1; the same rule build_items
+ * applies (a labelled instance of the workload's decided profile, while the
+ * workload has replicas left to count, in fleet order). */
+static int running_counts(const ctx *c, int **out, mig_error *e)
+{
+    const rp_plan *p = c->p;
+    const fl_fleet *f = p->fleet;
+    int *cw = malloc(((size_t)f->n_gpus * (MIG_MAX_GI + 1) + 1) * sizeof *cw);
+    unsigned *have = calloc(p->wf->n + 1, sizeof *have);
+    if (!cw || !have) {
+        free(cw);
+        free(have);
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    }
+    for (unsigned g = 0; g < f->n_gpus; g++) {
+        const fl_gpu *fg = &f->gpus[g];
+        int k = model_of(p, fg->model);
+        int *row = &cw[(size_t)g * (MIG_MAX_GI + 1)];
+        for (unsigned i = 0; i <= MIG_MAX_GI; i++)
+            row[i] = -1;
+        for (unsigned i = 0; i < fg->layout.n; i++) {
+            int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + i];
+            if (!fg->busy[i] || w < 0)
+                continue;
+            const adv_decision *d = &p->decisions[(unsigned)w * p->n_models + (unsigned)k];
+            if (d->kind == ADV_MIG && d->profile == fg->layout.gi[i].profile &&
+                have[w] < p->wf->items[w].replicas) {
+                have[w]++;
+                row[i] = w;
+            }
+        }
+        int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + MIG_MAX_GI];
+        if (fg->whole_busy && w >= 0) {
+            const adv_decision *d = &p->decisions[(unsigned)w * p->n_models + (unsigned)k];
+            if ((d->kind == ADV_WHOLE || d->kind == ADV_MPS) && p->wf->items[w].gpus == 1 &&
+                have[w] < p->wf->items[w].replicas) {
+                have[w]++;
+                row[MIG_MAX_GI] = w;
+            }
+        }
+    }
+    free(have);
+    *out = cw;
+    return 0;
+}
+
+/* A free slot of profile prof on a GPU of model m in the final layouts
+ * (not taken by an item or by running work that stays), or -1. */
+static int free_slot(const ctx *c, const trial *t, const bool *taken, const mig_model *m,
+                     unsigned prof, unsigned *start)
+{
+    const fl_fleet *f = c->p->fleet;
+    for (unsigned g = 0; g < f->n_gpus; g++) {
+        if (f->gpus[g].model != m || t->w[g].use != PK_GPU_MIG)
+            continue;
+        const mig_layout *l = &t->w[g].layout;
+        for (unsigned j = 0; j < l->n; j++)
+            if (l->gi[j].profile == prof && !taken[(size_t)g * MIG_MAX_GI + j]) {
+                *start = l->gi[j].start;
+                return (int)g;
+            }
+    }
+    return -1;
+}
+
+static void take_slot(const trial *t, bool *taken, unsigned g, unsigned start)
+{
+    const mig_layout *l = &t->w[g].layout;
+    for (unsigned j = 0; j < l->n; j++)
+        if (l->gi[j].start == start)
+            taken[(size_t)g * MIG_MAX_GI + j] = true;
+}
+
+/* `parts` whole GPUs on node nd (final use whole, not yet given out, not the
+ * card of a job that stays); the first, or -1. */
+static int take_whole(const ctx *c, trial *t, bool *whole_taken, unsigned nd, const mig_model *m,
+                      unsigned parts)
+{
+    const fl_fleet *f = c->p->fleet;
+    int got[WL_MAX_GPUS];
+    unsigned n = 0;
+    for (unsigned j = 0; j < f->nodes[nd].n_gpus && n < parts && n < WL_MAX_GPUS; j++) {
+        unsigned g = f->nodes[nd].first_gpu + j;
+        bool stays_here = f->gpus[g].whole_busy && !c->in_d[g];
+        if (f->gpus[g].model == m && t->w[g].use == PK_GPU_WHOLE && !whole_taken[g] && !stays_here)
+            got[n++] = (int)g;
+    }
+    if (n < parts)
+        return -1;
+    for (unsigned j = 0; j < n; j++)
+        whole_taken[got[j]] = true;
+    return got[0];
+}
+
+/* Turn the MILP's GPU states and replica counts into a trial: the GPU
+ * states, the items of its drain set, and a slot for every item. */
+static int exact_apply(ctx *c, trial *t, const rpm_result *r, mig_error *e)
+{
+    rp_plan *p = c->p;
+    const fl_fleet *f = p->fleet;
+    unsigned G = f->n_gpus, K = p->n_models, N = f->n_nodes, W = p->wf->n;
+    for (unsigned g = 0; g < G; g++)
+        c->in_d[g] = r->gpus[g].drain_column;
+    if (build_items(c, e) < 0)
+        return -1;
+    free(t->item_gpu);
+    free(t->item_gi);
+    t->item_gpu = malloc((c->n_items + 1) * sizeof(int));
+    t->item_gi = malloc((c->n_items + 1) * sizeof(int));
+    bool *taken = calloc((size_t)G * MIG_MAX_GI + 1, sizeof *taken);
+    bool *whole_taken = calloc(G + 1, sizeof *whole_taken);
+    unsigned *mig_left = malloc(((size_t)W * K + 1) * sizeof *mig_left);
+    unsigned *whole_left = malloc(((size_t)W * N + 1) * sizeof *whole_left);
+    unsigned *mps_left = malloc(((size_t)W * G + 1) * sizeof *mps_left);
+    unsigned *fw_left = malloc(((size_t)K * N + 1) * sizeof *fw_left);
+    int rc = 0;
+    if (!t->item_gpu || !t->item_gi || !taken || !whole_taken || !mig_left || !whole_left ||
+        !mps_left || !fw_left) {
+        rc = mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+        goto done;
+    }
+    memcpy(mig_left, r->mig_repl, (size_t)W * K * sizeof *mig_left);
+    memcpy(whole_left, r->whole_repl, (size_t)W * N * sizeof *whole_left);
+    memcpy(mps_left, r->mps_repl, (size_t)W * G * sizeof *mps_left);
+    memcpy(fw_left, r->fixed_whole, (size_t)K * N * sizeof *fw_left);
+    /* GPU states */
+    for (unsigned g = 0; g < G; g++) {
+        const fl_gpu *fg = &f->gpus[g];
+        const rpm_gpu *st = &r->gpus[g];
+        wgpu *w = &t->w[g];
+        memset(w, 0, sizeof *w);
+        w->mig = st->mig;
+        w->use = st->use;
+        if (st->use == PK_GPU_MIG) {
+            w->layout = st->layout;
+            if (!w->layout.n)
+                w->use = PK_GPU_FREE;
+        }
+        for (unsigned j = 0; j < MIG_MAX_GI; j++)
+            w->orig[j] = -1;
+        for (unsigned i = 0; i < fg->layout.n; i++) {
+            bool kept = false;
+            for (unsigned j = 0; fg->mig_enabled && st->use == PK_GPU_MIG && j < w->layout.n; j++)
+                if (w->layout.gi[j].profile == fg->layout.gi[i].profile &&
+                    w->layout.gi[j].start == fg->layout.gi[i].start) {
+                    kept = true;
+                    if (!c->in_d[g])
+                        w->orig[j] = (int)i;
+                    if (!c->in_d[g] && fg->busy[i])
+                        taken[(size_t)g * MIG_MAX_GI + j] = true; /* running work stays */
+                }
+            w->destroyed[i] = !kept && !c->in_d[g];
+        }
+        w->version++;
+    }
+    for (unsigned k = 0; k < c->n_items; k++)
+        t->item_gpu[k] = t->item_gi[k] = -1;
+    /* running work of drained GPUs that stays at its place */
+    for (unsigned k = 0; k < c->n_items; k++) {
+        const item *it = &c->items[k];
+        if (!it->moved || it->origin_gi < 0)
+            continue;
+        unsigned g = (unsigned)it->origin_gpu;
+        const mig_gi_place *x = &f->gpus[g].layout.gi[it->origin_gi];
+        const mig_layout *l = &t->w[g].layout;
+        for (unsigned j = 0; t->w[g].use == PK_GPU_MIG && j < l->n; j++)
+            if (l->gi[j].profile == x->profile && l->gi[j].start == x->start &&
+                !taken[(size_t)g * MIG_MAX_GI + j]) {
+                taken[(size_t)g * MIG_MAX_GI + j] = true;
+                t->item_gpu[k] = (int)g;
+                t->item_gi[k] = x->start;
+            }
+    }
+    /* everything else by the MILP's counts */
+    for (unsigned k = 0; k < c->n_items; k++) {
+        const item *it = &c->items[k];
+        if (t->item_gpu[k] >= 0)
+            continue;
+        if (it->fixed_model >= 0) {
+            const mig_model *m = p->models[it->fixed_model];
+            if (it->fixed.kind == ADV_MIG) {
+                unsigned s;
+                int g = free_slot(c, t, taken, m, (unsigned)it->fixed.profile, &s);
+                if (g >= 0) {
+                    take_slot(t, taken, (unsigned)g, s);
+                    t->item_gpu[k] = g;
+                    t->item_gi[k] = (int)s;
+                }
+            } else {
+                for (unsigned nd = 0; nd < N && t->item_gpu[k] < 0; nd++)
+                    if (fw_left[(unsigned)it->fixed_model * N + nd]) {
+                        int g = take_whole(c, t, whole_taken, nd, m, 1);
+                        if (g >= 0) {
+                            fw_left[(unsigned)it->fixed_model * N + nd]--;
+                            t->item_gpu[k] = g;
+                        }
+                    }
+            }
+            continue;
+        }
+        unsigned w = (unsigned)it->workload;
+        for (unsigned mk = 0; mk < K && t->item_gpu[k] < 0; mk++) {
+            const adv_decision *d = &p->decisions[w * K + mk];
+            if (d->kind == ADV_MIG && mig_left[w * K + mk]) {
+                unsigned s;
+                int g = free_slot(c, t, taken, p->models[mk], (unsigned)d->profile, &s);
+                if (g >= 0) {
+                    mig_left[w * K + mk]--;
+                    take_slot(t, taken, (unsigned)g, s);
+                    t->item_gpu[k] = g;
+                    t->item_gi[k] = (int)s;
+                }
+            } else if (d->kind == ADV_WHOLE) {
+                for (unsigned nd = 0; nd < N && t->item_gpu[k] < 0; nd++)
+                    if (whole_left[w * N + nd]) {
+                        int g = take_whole(c, t, whole_taken, nd, p->models[mk], it->parts);
+                        if (g >= 0) {
+                            whole_left[w * N + nd]--;
+                            t->item_gpu[k] = g;
+                        }
+                    }
+            } else if (d->kind == ADV_MPS) {
+                for (unsigned g = 0; g < G && t->item_gpu[k] < 0; g++)
+                    if (f->gpus[g].model == p->models[mk] && mps_left[(size_t)w * G + g] &&
+                        t->w[g].use == PK_GPU_MPS) {
+                        mps_left[(size_t)w * G + g]--;
+                        t->w[g].mps_c += d->compute_share;
+                        t->w[g].mps_m += d->memory_share;
+                        t->w[g].mps_n++;
+                        t->item_gpu[k] = (int)g;
+                    }
+            }
+        }
+    }
+    t->leftover = 0;
+    for (unsigned k = 0; k < c->n_items; k++)
+        t->leftover += t->item_gpu[k] < 0;
+done:
+    free(taken);
+    free(whole_taken);
+    free(mig_left);
+    free(whole_left);
+    free(mps_left);
+    free(fw_left);
+    return rc;
+}
+
+/* Is plan a better than b: fewer unplaced, drains, moved work, operations? */
+static bool plan_better(const rp_plan *a, const rp_plan *b)
+{
+    unsigned x[4] = {a->unplaced, a->n_drained, a->moved_slices, a->n_ops};
+    unsigned y[4] = {b->unplaced, b->n_drained, b->moved_slices, b->n_ops};
+    for (int i = 0; i < 4; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i];
+    return false;
+}
+
+int replan_plan_greedy(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+{
+    ctx c;
+    trial t;
+    int rc = setup(out, demand, fleet, &c, &t, e);
+    if (rc == 0)
+        rc = greedy_run(&c, &t, e);
     if (rc == 0)
         rc = finish(&c, &t, e);
     teardown(&c, &t);
-    if (rc < 0)
+    if (rc < 0) {
         rp_plan_free(out);
+        return rc;
+    }
+    out->method = "greedy";
+    out->drain_bound = 0;
+    out->drains_optimal = out->n_drained == 0;
+    out->optimal = false;
+    return 0;
+}
+
+/* The MILP plan into out; *solved false when the MILP was too large or found
+ * nothing in time (out is then untouched). */
+static int exact_plan(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
+                      rp_plan *out, bool *solved, mig_error *e)
+{
+    ctx c;
+    trial t;
+    *solved = false;
+    rp_plan p;
+    int rc = setup(&p, demand, fleet, &c, &t, e);
+    int *counts = NULL;
+    rpm_result r = {0};
+    if (rc == 0)
+        rc = running_counts(&c, &counts, e);
+    if (rc == 0) {
+        rpm_input in = {.wf = demand, .fleet = fleet, .n_models = p.n_models,
+                        .models = p.models, .decisions = p.decisions, .counts_w = counts,
+                        .time_limit = opt->time_limit, .max_columns = opt->max_columns};
+        int mrc = rpm_solve(&in, &r, e);
+        bool whole_plan_fails = mrc == 0 && r.feasible && r.stage1_proven && r.unplaced > 0;
+        if (whole_plan_fails) {
+            /* The demand cannot be placed entirely, drains or not: move no
+             * running work for a plan that fails anyway; place what fits. */
+            rpm_result_free(&r);
+            in.no_moves = true;
+            mrc = rpm_solve(&in, &r, e);
+        }
+        if (mrc < 0)
+            rc = -1;
+        else if (mrc == 0 && r.feasible) {
+            rc = exact_apply(&c, &t, &r, e);
+            if (rc == 0)
+                rc = finish(&c, &t, e);
+            if (rc == 0) {
+                *solved = true;
+                p.method = r.proven ? "exact" : "milp";
+                p.drain_bound = whole_plan_fails ? p.n_drained : r.drain_bound;
+                if (p.drain_bound > p.n_drained)
+                    p.drain_bound = p.n_drained;
+                p.drains_optimal = r.stage1_proven || p.n_drained == p.drain_bound;
+                p.optimal = r.proven;
+            }
+        }
+    }
+    rpm_result_free(&r);
+    free(counts);
+    teardown(&c, &t);
+    if (rc == 0 && *solved)
+        *out = p;
+    else
+        rp_plan_free(&p);
     return rc;
+}
+
+int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
+                     rp_plan *out, mig_error *e)
+{
+    rp_options o = opt ? *opt : (rp_options){0};
+    if (o.time_limit <= 0)
+        o.time_limit = RP_DEFAULT_TIME_LIMIT;
+    if (!o.max_columns)
+        o.max_columns = RP_DEFAULT_MAX_COLUMNS;
+    bool solved;
+    if (exact_plan(demand, fleet, &o, out, &solved, e) < 0)
+        return -1;
+    if (solved && out->optimal)
+        return 0;
+    /* not proven (time limit) or too large: the greedy search too, keep the
+     * better; the MILP's bound holds for either */
+    rp_plan g;
+    if (replan_plan_greedy(demand, fleet, &g, e) < 0) {
+        if (solved)
+            rp_plan_free(out);
+        return -1;
+    }
+    if (!solved) {
+        *out = g;
+        return 0;
+    }
+    if (plan_better(&g, out)) {
+        g.drain_bound = out->drain_bound;
+        g.drains_optimal = g.n_drained == g.drain_bound;
+        g.method = "milp";
+        rp_plan_free(out);
+        *out = g;
+    } else {
+        rp_plan_free(&g);
+    }
+    return 0;
+}
+
+int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+{
+    return replan_plan_opts(demand, fleet, NULL, out, e);
 }
 
 void rp_plan_free(rp_plan *p)

@@ -22,7 +22,7 @@ decision() { # JSON, workload -> "kind profile"
     [[ "$output" == *"--emit-config DIR"* ]]
     run "$MIGCTL" replan --help
     [ "$status" -eq 0 ]
-    [[ "$output" == *"fewest drains"* ]]
+    [[ "$output" == *"fewest GPUs drained"* ]]
 }
 
 @test "plan --json on an H100 node: decisions with reasons, layouts, bound" {
