@@ -88,6 +88,10 @@ static unsigned col_new(builder *b, double obj1, double obj2, double lb, double 
 
 static void nz(builder *b, int row, double v)
 {
+    if (row < 0) { /* a row that was never made: a bug, reported as failure */
+        b->oom = true;
+        return;
+    }
     if (v == 0 || b->oom)
         return;
     unsigned c = b->capnz;
@@ -529,7 +533,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
         goto oom;
     /* what is needed where */
     for (unsigned w = 0; w < W; w++)
-        for (unsigned k = 0; k < K; k++) {
+        for (unsigned k = 0; k < K && wf->items[w].replicas; k++) {
             const adv_decision *d = &in->decisions[w * K + k];
             if (d->kind == ADV_MIG)
                 M.useful[k][d->profile] = true;
@@ -605,12 +609,14 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     for (unsigned w = 0; w < W; w++) {
         const wl_workload *wl = &wf->items[w];
         unsigned parts = wl->p2p || wl->gpus > 1 ? wl->gpus : 1;
-        for (unsigned k = 0; k < K; k++) {
+        for (unsigned k = 0; k < K && wl->replicas; k++) { /* no columns for 0 replicas */
             const adv_decision *d = &in->decisions[w * K + k];
             if (d->kind == ADV_MIG) {
                 col_new(b, 0, 0, 0, wl->replicas);
                 nz(b, M.row_w[w], 1);
-                nz(b, M.row_slot[k * MIG_MAX_PROFILES + (unsigned)d->profile], -1);
+                int rs = M.row_slot[k * MIG_MAX_PROFILES + (unsigned)d->profile];
+                if (rs >= 0) /* no row when the workload has no replicas (column fixed at 0) */
+                    nz(b, rs, -1);
                 if (meta_push(&M, &other) < 0)
                     goto oom;
             } else if (d->kind == ADV_WHOLE) {
@@ -721,7 +727,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     }
     unsigned col = n_x;
     for (unsigned w = 0; w < W; w++) {
-        for (unsigned k = 0; k < K; k++) {
+        for (unsigned k = 0; k < K && wf->items[w].replicas; k++) {
             const adv_decision *d = &in->decisions[w * K + k];
             if (d->kind == ADV_MIG) {
                 out->mig_repl[w * K + k] = (unsigned)x[col++];

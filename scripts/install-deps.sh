@@ -9,6 +9,8 @@ PACKAGES=(
   libmicrohttpd-dev                  # exporter HTTP server
   libcmocka-dev bats jq              # unit and CLI tests
   clang                              # fuzzers (libFuzzer)
+  coinor-libcbc-dev                  # replan MILP (CBC, EPL-2.0)
+  libglpk-dev                        # replan test oracle (GLPK, test only)
 )
 
 missing=()
