@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <yaml.h>
 
 #include "model/profile_name.h"
+#include "util/strset.h"
 
 /* ---------------------------------------------------------------- YAML helpers */
 
@@ -26,6 +28,7 @@ typedef struct {
     yaml_document_t doc;
     const char *path;
     mig_error *e;
+    strset names; /* names seen (workloads or nodes): duplicates in one pass */
 } yctx;
 
 static int fail_at(yctx *y, const yaml_node_t *n, const char *fmt, ...)
@@ -136,6 +139,7 @@ static int load(yctx *y, const char *text, size_t len, const char *path, mig_err
     yaml_parser_t p;
     y->path = path;
     y->e = e;
+    memset(&y->names, 0, sizeof y->names);
     if (!yaml_parser_initialize(&p))
         return mig_fail(e, MIG_ERR_SYSTEM, "%s: cannot initialise the YAML parser", path);
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -441,16 +445,24 @@ int wl_parse_string(const char *text, size_t len, const char *path, wl_file *out
                             "workloads); expected a fleet-sized demand", WL_MAX_INSTANCES);
             goto done;
         }
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(out->items[j].name, out->items[i].name)) {
-                fail_at(&y, it, "workload name '%s' used twice (first at line %u)",
-                        out->items[i].name, out->items[j].line);
-                goto done;
-            }
+        const char *seen;
+        int added = strset_add(&y.names, out->items[i].name, &seen);
+        if (added < 0) {
+            mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+            goto done;
+        }
+        if (!added) {
+            const wl_workload *first =
+                (const wl_workload *)(const void *)(seen - offsetof(wl_workload, name));
+            fail_at(&y, it, "workload name '%s' used twice (first at line %u)",
+                    out->items[i].name, first->line);
+            goto done;
+        }
         out->n++;
     }
     rc = 0;
 done:
+    strset_free(&y.names);
     yaml_document_delete(&y.doc);
     if (rc < 0)
         wl_free(out);
@@ -698,9 +710,11 @@ static int parse_node(yctx *y, const yaml_node_t *map, fl_fleet *f, unsigned *ca
     }
     if (!nd->name[0])
         return fail_at(y, map, "a node needs a name");
-    for (unsigned i = 0; i < f->n_nodes; i++)
-        if (!strcmp(f->nodes[i].name, nd->name))
-            return fail_at(y, map, "node name '%s' used twice", nd->name);
+    int added = strset_add(&y->names, nd->name, NULL);
+    if (added < 0)
+        return mig_fail(y->e, MIG_ERR_SYSTEM, "out of memory");
+    if (!added)
+        return fail_at(y, map, "node name '%s' used twice", nd->name);
     if (!gl)
         return fail_at(y, map, "node '%s' needs gpus:", nd->name);
     if (want_kind(y, gl, YAML_SEQUENCE_NODE, "gpus") < 0)
@@ -752,6 +766,7 @@ int fl_parse_string(const char *text, size_t len, const char *path, fl_fleet *ou
     }
     rc = 0;
 done:
+    strset_free(&y.names);
     yaml_document_delete(&y.doc);
     if (rc < 0)
         fl_free(out);
