@@ -1255,12 +1255,18 @@ int pack_plan(const wl_file *wf, const fl_fleet *fleet, pk_plan *out, mig_error 
         pk_plan_free(out);
         return -1;
     }
+    /* On several models the per-model optima need not add up to the
+     * fleet's optimum, so the per-model proofs alone do not carry over ... */
     if (used_models > 1)
         out->exact = false;
     plan_stats(out);
     plan_bounds(out, e);
     if (out->exact && out->gpus_used < out->lower_bound)
         out->exact = false; /* cannot happen; keeps the claim honest */
+    /* ... but a plan that meets the fleet-wide lower bound is optimal
+     * whatever the fleet: no plan uses fewer GPUs than a valid bound. */
+    if (!out->unplaced && out->gpus_used == out->lower_bound)
+        out->exact = true;
     return 0;
 }
 

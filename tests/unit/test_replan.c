@@ -485,6 +485,79 @@ static void test_drains_minimal(void **state)
     assert_true(with_drains > 20);
 }
 
+/* ---------------------------------------------------------------- issue 9 scenarios */
+
+static void load_data(const char *w, const char *f, wl_file *wf, fl_fleet *fl)
+{
+    const char *src = getenv("MIGCTL_SOURCE_DIR");
+    assert_non_null(src);
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/tests/data/replan/%s", src, w);
+    snprintf(b, sizeof b, "%s/tests/data/replan/%s", src, f);
+    mig_error e = {0};
+    if (wl_parse_file(a, wf, &e) < 0 || fl_parse_file(b, fl, &e) < 0)
+        fail_msg("%s", e.msg);
+}
+
+/* Four H100s, GPUs 0 and 1 run job-a and job-b: the whole-GPU job takes an
+ * idle GPU (one drain: its mode flips), running work stays. */
+static void test_scenario_idle_gpu_not_running_work(void **state)
+{
+    (void)state;
+    wl_file wf;
+    fl_fleet f;
+    rp_plan p;
+    mig_error e = {0};
+    load_data("workloads-jobs-big.yaml", "fleet-four-h100.yaml", &wf, &f);
+    assert_int_equal(replan_plan(&wf, &f, &p, &e), 0);
+    assert_int_equal(p.unplaced, 0);
+    assert_int_equal(p.n_drained, 1);
+    assert_false(p.drained[0]);
+    assert_false(p.drained[1]);
+    assert_int_equal(p.moved_slices, 0);
+    assert_int_equal(p.n_affected, 0);
+    assert_int_equal(p.satisfied, 2);
+    assert_int_equal(p.drain_bound, 1);
+    assert_true(p.optimal);
+    check_replan(&f, &p, false);
+    rp_plan_free(&p);
+    fl_free(&f);
+    wl_free(&wf);
+}
+
+/* Three H100s laid out 3g+3g, one busy: two whole-GPU jobs take the two idle
+ * GPUs (MIG off), one takes one; nothing moves, nothing is left out. */
+static void test_scenario_mode_flip_for_whole_jobs(void **state)
+{
+    (void)state;
+    const char *files[] = {"workloads-job-two-whole.yaml", "workloads-job-one-whole.yaml"};
+    for (unsigned i = 0; i < 2; i++) {
+        wl_file wf;
+        fl_fleet f;
+        rp_plan p;
+        mig_error e = {0};
+        load_data(files[i], "fleet-three-h100.yaml", &wf, &f);
+        assert_int_equal(replan_plan(&wf, &f, &p, &e), 0);
+        assert_int_equal(p.unplaced, 0);
+        assert_int_equal(p.n_drained, 2 - i);
+        assert_false(p.drained[0]);
+        assert_int_equal(p.moved_slices, 0);
+        assert_int_equal(p.n_mode_changes, 2 - i);
+        assert_int_equal(p.drain_bound, 2 - i);
+        assert_true(p.optimal);
+        check_replan(&f, &p, false);
+        /* the greedy fallback alone got this wrong (issue 9): kept as a
+         * witness that the exact model is what decides */
+        rp_plan g;
+        assert_int_equal(replan_plan_greedy(&wf, &f, &g, &e), 0);
+        assert_true(g.unplaced > 0 || g.moved_slices > 0 || g.n_drained > p.n_drained);
+        rp_plan_free(&g);
+        rp_plan_free(&p);
+        fl_free(&f);
+        wl_free(&wf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +568,8 @@ int main(void)
         cmocka_unit_test(test_add_uses_free_slot_keeping_large_profiles),
         cmocka_unit_test(test_add_repair_never_destroys_idle),
         cmocka_unit_test(test_drains_minimal),
+        cmocka_unit_test(test_scenario_idle_gpu_not_running_work),
+        cmocka_unit_test(test_scenario_mode_flip_for_whole_jobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
