@@ -21,6 +21,7 @@
  */
 #include "plan/replan.h"
 #include "plan/replan_milp.h"
+#include "model/profile_order.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -56,7 +57,7 @@ static const adv_decision *dec_of(const ctx *c, const item *it, unsigned k)
 {
     if (it->fixed_model >= 0)
         return (unsigned)it->fixed_model == k ? &it->fixed : NULL;
-    return &c->p->decisions[(unsigned)it->workload * c->p->n_models + k];
+    return adv_at(c->p->decisions, c->p->n_models, (unsigned)it->workload, k);
 }
 
 static int model_of(const rp_plan *p, const mig_model *m)
@@ -142,25 +143,6 @@ static int cmp_key(const int *a, const int *b)
     return 0;
 }
 
-static unsigned frag_profiles(const mig_model *m, unsigned order[MIG_MAX_PROFILES])
-{
-    unsigned n = 0;
-    for (unsigned p = 0; p < m->n_profiles; p++)
-        if (m->profiles[p].attr == MIG_ATTR_NONE)
-            order[n++] = p;
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0; j--) {
-            const mig_gi_profile *a = &m->profiles[order[j - 1]], *b = &m->profiles[order[j]];
-            if (!(b->compute_slices > a->compute_slices ||
-                  (b->compute_slices == a->compute_slices && b->memory_slices > a->memory_slices)))
-                break;
-            unsigned t = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = t;
-        }
-    return n;
-}
-
 /* Best way to add one GI of profile p to GPU g (smaller key = better). */
 static cand score_mig(const ctx *c, unsigned gi_fleet, const wgpu *w, unsigned p)
 {
@@ -177,7 +159,7 @@ static cand score_mig(const ctx *c, unsigned gi_fleet, const wgpu *w, unsigned p
             best.key[SCORE_LEN - 1] = (int)gi_fleet;
             return best;
         }
-    unsigned order[MIG_MAX_PROFILES], no = frag_profiles(m, order);
+    unsigned order[MIG_MAX_PROFILES], no = mig_profiles_largest_first(m, true, order);
     unsigned before[MIG_MAX_PROFILES];
     for (unsigned q = 0; q < no; q++)
         before[q] = layout_remaining(m, &w->layout, order[q]);
@@ -720,7 +702,7 @@ static int build_items(ctx *c, mig_error *e)
             if (!fg->busy[i])
                 continue;
             int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + i];
-            const adv_decision *d = w >= 0 ? &p->decisions[(unsigned)w * p->n_models + (unsigned)k] : NULL;
+            const adv_decision *d = w >= 0 ? adv_at(p->decisions, p->n_models, (unsigned)w, (unsigned)k) : NULL;
             bool counts = d && d->kind == ADV_MIG && d->profile == fg->layout.gi[i].profile &&
                           have[w] < p->wf->items[w].replicas;
             if (counts)
@@ -755,7 +737,7 @@ static int build_items(ctx *c, mig_error *e)
         }
         if (fg->whole_busy) {
             int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + MIG_MAX_GI];
-            const adv_decision *d = w >= 0 ? &p->decisions[(unsigned)w * p->n_models + (unsigned)k] : NULL;
+            const adv_decision *d = w >= 0 ? adv_at(p->decisions, p->n_models, (unsigned)w, (unsigned)k) : NULL;
             bool counts = d && (d->kind == ADV_WHOLE || d->kind == ADV_MPS) &&
                           p->wf->items[w].gpus == 1 && have[w] < p->wf->items[w].replicas;
             if (counts)
@@ -1324,7 +1306,7 @@ static int running_counts(const ctx *c, int **out, mig_error *e)
             int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + i];
             if (!fg->busy[i] || w < 0)
                 continue;
-            const adv_decision *d = &p->decisions[(unsigned)w * p->n_models + (unsigned)k];
+            const adv_decision *d = adv_at(p->decisions, p->n_models, (unsigned)w, (unsigned)k);
             if (d->kind == ADV_MIG && d->profile == fg->layout.gi[i].profile &&
                 have[w] < p->wf->items[w].replicas) {
                 have[w]++;
@@ -1333,7 +1315,7 @@ static int running_counts(const ctx *c, int **out, mig_error *e)
         }
         int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + MIG_MAX_GI];
         if (fg->whole_busy && w >= 0) {
-            const adv_decision *d = &p->decisions[(unsigned)w * p->n_models + (unsigned)k];
+            const adv_decision *d = adv_at(p->decisions, p->n_models, (unsigned)w, (unsigned)k);
             if ((d->kind == ADV_WHOLE || d->kind == ADV_MPS) && p->wf->items[w].gpus == 1 &&
                 have[w] < p->wf->items[w].replicas) {
                 have[w]++;
@@ -1502,7 +1484,7 @@ static int exact_apply(ctx *c, trial *t, const rpm_result *r, mig_error *e)
         }
         unsigned w = (unsigned)it->workload;
         for (unsigned mk = 0; mk < K && t->item_gpu[k] < 0; mk++) {
-            const adv_decision *d = &p->decisions[w * K + mk];
+            const adv_decision *d = adv_at(p->decisions, K, w, mk);
             if (d->kind == ADV_MIG && mig_left[w * K + mk]) {
                 unsigned s;
                 int g = free_slot(c, t, taken, p->models[mk], (unsigned)d->profile, &s);

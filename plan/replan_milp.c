@@ -534,7 +534,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     /* what is needed where */
     for (unsigned w = 0; w < W; w++)
         for (unsigned k = 0; k < K && wf->items[w].replicas; k++) {
-            const adv_decision *d = &in->decisions[w * K + k];
+            const adv_decision *d = adv_at(in->decisions, K, w, k);
             if (d->kind == ADV_MIG)
                 M.useful[k][d->profile] = true;
             else if (d->kind == ADV_WHOLE)
@@ -610,7 +610,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
         const wl_workload *wl = &wf->items[w];
         unsigned parts = wl->p2p || wl->gpus > 1 ? wl->gpus : 1;
         for (unsigned k = 0; k < K && wl->replicas; k++) { /* no columns for 0 replicas */
-            const adv_decision *d = &in->decisions[w * K + k];
+            const adv_decision *d = adv_at(in->decisions, K, w, k);
             if (d->kind == ADV_MIG) {
                 col_new(b, 0, 0, 0, wl->replicas);
                 nz(b, M.row_w[w], 1);
@@ -728,7 +728,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     unsigned col = n_x;
     for (unsigned w = 0; w < W; w++) {
         for (unsigned k = 0; k < K && wf->items[w].replicas; k++) {
-            const adv_decision *d = &in->decisions[w * K + k];
+            const adv_decision *d = adv_at(in->decisions, K, w, k);
             if (d->kind == ADV_MIG) {
                 out->mig_repl[w * K + k] = (unsigned)x[col++];
             } else if (d->kind == ADV_WHOLE) {
