@@ -11,6 +11,7 @@
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -66,6 +67,21 @@ static void where_text(const rp_plan *p, const rp_place *x, char *buf, size_t le
     }
 }
 
+/* The operations of each GPU as a range of p->ops: replan emits them GPU by
+ * GPU in fleet order, so first[g] .. first[g + 1] are GPU g's. Printing
+ * then costs the operations once, not once per changed GPU. */
+static unsigned *op_ranges(const rp_plan *p)
+{
+    unsigned *first = calloc(p->fleet->n_gpus + 2, sizeof *first);
+    if (!first)
+        return NULL;
+    for (unsigned k = 0; k < p->n_ops; k++)
+        first[p->ops[k].gpu + 1]++;
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++)
+        first[g + 1] += first[g];
+    return first;
+}
+
 static json_t *replan_json(const rp_plan *p)
 {
     json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "gpus_drained",
@@ -115,16 +131,15 @@ static json_t *replan_json(const rp_plan *p)
     }
     json_object_set_new(o, "placements", pl);
     json_t *gpus = json_array();
-    for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
+    unsigned *first = op_ranges(p);
+    for (unsigned g = 0; first && g < p->fleet->n_gpus; g++) {
         if (!p->changed[g])
             continue;
         json_t *go = plan_gpu_json(p->fleet, p->after, g);
         json_object_set_new(go, "drained", json_boolean(p->drained[g]));
         json_t *ops = json_array();
-        for (unsigned k = 0; k < p->n_ops; k++) {
+        for (unsigned k = first[g]; k < first[g + 1]; k++) {
             const rp_op *op = &p->ops[k];
-            if (op->gpu != g)
-                continue;
             json_t *oo = json_pack("{s:s}", "op", op->op);
             if (!strcmp(op->op, "set-mode"))
                 json_object_set_new(oo, "mig_enabled", json_boolean(op->enable));
@@ -137,7 +152,12 @@ static json_t *replan_json(const rp_plan *p)
         json_object_set_new(go, "ops", ops);
         json_array_append_new(gpus, go);
     }
+    free(first);
     json_object_set_new(o, "gpus", gpus);
+    if (!first) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -150,7 +170,7 @@ static void draw_state(const mig_model *m, bool mig, const mig_layout *l, const 
         draw_layout(stdout, m, l, color);
 }
 
-static void replan_text(const rp_plan *p, bool color)
+static int replan_text(const rp_plan *p, bool color)
 {
     plan_print_decisions(p->wf, p->decisions, p->n_models);
     char nm[128];
@@ -191,15 +211,16 @@ static void replan_text(const rp_plan *p, bool color)
     }
     printf("\nOperations: %u (%u created, %u destroyed, %u mode changes)\n", p->n_ops, p->created,
            p->destroyed, p->n_mode_changes);
+    unsigned *first = op_ranges(p);
+    if (!first)
+        return -1;
     for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
         if (!p->changed[g])
             continue;
         gpu_name(p, g, nm, sizeof nm);
         printf("  %s%s:", nm, p->drained[g] ? " (drain)" : "");
-        for (unsigned k = 0; k < p->n_ops; k++) {
+        for (unsigned k = first[g]; k < first[g + 1]; k++) {
             const rp_op *op = &p->ops[k];
-            if (op->gpu != g)
-                continue;
             if (!strcmp(op->op, "set-mode"))
                 printf(" set-mode %s;", op->enable ? "on" : "off");
             else
@@ -210,6 +231,8 @@ static void replan_text(const rp_plan *p, bool color)
         draw_state(fg->model, fg->mig_enabled, &fg->layout, "before", color);
         draw_state(fg->model, p->after[g].use == PK_GPU_MIG, &p->after[g].layout, "after", color);
     }
+    free(first);
+    return 0;
 }
 
 int cmd_replan(int argc, char **argv, cli_globals *g)
@@ -229,11 +252,12 @@ int cmd_replan(int argc, char **argv, cli_globals *g)
         rc = cli_report("replan", &e);
     } else {
         json_t *o = NULL;
-        if (a.json)
-            o = replan_json(&p);
-        else
-            replan_text(&p, g->color);
-        rc = plan_finish_output("replan", o, &a, &fleet, p.after, p.unplaced);
+        if (a.json ? !(o = replan_json(&p)) : replan_text(&p, g->color) < 0) {
+            mig_fail(&e, MIG_ERR_SYSTEM, "out of memory");
+            rc = cli_report("replan", &e);
+        } else {
+            rc = plan_finish_output("replan", o, &a, &fleet, p.after, p.unplaced);
+        }
         rp_plan_free(&p);
     }
     fl_free(&fleet);

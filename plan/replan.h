@@ -57,7 +57,7 @@ typedef struct {
     unsigned n_place;
     rp_place *place;                 /* new and moved instances */
     unsigned n_ops;
-    rp_op *ops;
+    rp_op *ops;                      /* grouped by GPU, in fleet GPU order */
     unsigned n_drained, n_nodes_drained, n_mode_changes;
     unsigned satisfied;              /* replicas already running (labelled busy instances) */
     unsigned reused, created, destroyed, unplaced;
