@@ -1615,6 +1615,44 @@ static int exact_plan(const wl_file *demand, const fl_fleet *fleet, const rp_opt
     return rc;
 }
 
+/* The least number of drains from the pooled model (replan_milp.h), when
+ * the plan in hand is not proven: raises out's bound, and says the drains are
+ * optimal when they meet it. Best effort: a model too large or a solver that
+ * finds nothing in time leaves the bound as it is. */
+static int pooled_bound(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
+                        rp_plan *out, mig_error *e)
+{
+    ctx c;
+    trial t;
+    rp_plan p;
+    int rc = setup(&p, demand, fleet, &c, &t, e);
+    int *counts = NULL;
+    if (rc == 0)
+        rc = running_counts(&c, &counts, e);
+    if (rc == 0) {
+        rpm_input in = {.wf = demand, .fleet = fleet, .n_models = p.n_models,
+                        .models = p.models, .decisions = p.decisions, .counts_w = counts,
+                        .time_limit = opt->time_limit, .max_columns = opt->max_columns,
+                        .pooled = true};
+        rpm_result r;
+        int mrc = rpm_solve(&in, &r, e);
+        if (mrc < 0) {
+            rc = -1;
+        } else if (mrc == 0 && r.feasible && !out->unplaced) {
+            unsigned b = r.drain_bound < out->n_drained ? r.drain_bound : out->n_drained;
+            if (b > out->drain_bound)
+                out->drain_bound = b;
+            out->drains_optimal = out->n_drained == out->drain_bound;
+        }
+        if (mrc == 0)
+            rpm_result_free(&r);
+    }
+    free(counts);
+    teardown(&c, &t);
+    rp_plan_free(&p);
+    return rc;
+}
+
 int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
                      rp_plan *out, mig_error *e)
 {
@@ -1623,8 +1661,8 @@ int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_opti
         o.time_limit = RP_DEFAULT_TIME_LIMIT;
     if (!o.max_columns)
         o.max_columns = RP_DEFAULT_MAX_COLUMNS;
-    bool solved;
-    if (exact_plan(demand, fleet, &o, out, &solved, e) < 0)
+    bool solved = false;
+    if (!o.no_exact && exact_plan(demand, fleet, &o, out, &solved, e) < 0)
         return -1;
     if (solved && out->optimal)
         return 0;
@@ -1638,9 +1676,7 @@ int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_opti
     }
     if (!solved) {
         *out = g;
-        return 0;
-    }
-    if (plan_better(&g, out)) {
+    } else if (plan_better(&g, out)) {
         g.drain_bound = out->drain_bound;
         g.drains_optimal = g.n_drained == g.drain_bound;
         g.method = "milp";
@@ -1648,6 +1684,10 @@ int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_opti
         *out = g;
     } else {
         rp_plan_free(&g);
+    }
+    if (!out->drains_optimal && pooled_bound(demand, fleet, &o, out, e) < 0) {
+        rp_plan_free(out);
+        return -1;
     }
     return 0;
 }

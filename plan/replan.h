@@ -76,6 +76,8 @@ typedef struct {
 typedef struct {
     double time_limit;               /* seconds for the exact search (0: default) */
     unsigned max_columns;            /* MILP size cap (0: default); above it, greedy */
+    bool no_exact;                   /* skip the per-GPU MILP: greedy plan, pooled bound
+                                        (what a fleet too large gets; for tests) */
 } rp_options;
 
 #define RP_DEFAULT_TIME_LIMIT 5.0

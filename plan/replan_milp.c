@@ -130,7 +130,9 @@ typedef struct {
 } colmeta;
 
 typedef struct {
-    unsigned first_gpu;   /* representative */
+    const fl_gpu *rep;    /* representative (a blank GPU for a pool) */
+    bool pool;            /* rpm_input.pooled: the drained GPUs of one model */
+    unsigned first_gpu;   /* representative's fleet index (not for a pool) */
     unsigned size;
     unsigned *members;    /* fleet GPU indices */
     unsigned col0, ncol;
@@ -144,6 +146,9 @@ typedef struct {
     gclass *cls;
     unsigned ncls;
     int *row_cls, *row_slot, *row_w, *row_whole, *row_fwhole, *row_mps;
+    fl_gpu blank[PK_MAX_MODELS];     /* pooled: a blank GPU per model */
+    fl_gpu blank_idle[PK_MAX_MODELS][2]; /* pooled: idle GPUs as blank, MIG off/on */
+    int pool_cls[PK_MAX_MODELS];     /* pooled: the pool class per model, -1 none */
     bool useful[PK_MAX_MODELS][MIG_MAX_PROFILES];
     bool whole_demand[PK_MAX_MODELS], mps_demand[PK_MAX_MODELS];
     unsigned fixed_slot[PK_MAX_MODELS][MIG_MAX_PROFILES], fixed_whole[PK_MAX_MODELS];
@@ -225,7 +230,7 @@ static int add_column(model *M, unsigned c, rpm_gpu st)
 {
     const rpm_input *in = M->in;
     const gclass *gc = &M->cls[c];
-    const fl_gpu *g = &in->fleet->gpus[gc->first_gpu];
+    const fl_gpu *g = gc->rep;
     int k = model_of(in, g->model);
     colmeta cm = {.type = V_X, .cls = c, .st = st};
     /* which busy work stays where it runs */
@@ -241,7 +246,12 @@ static int add_column(model *M, unsigned c, rpm_gpu st)
     column_cost(M, g, &cm.st, &cm);
     if (in->no_moves && cm.moved)
         return 0;
-    unsigned col = col_new(&M->b, cm.drained, M->w_moved * cm.moved + cm.ops, 0, gc->size);
+    if (in->pooled && cm.st.drain_column)
+        return 0; /* a drained busy GPU is the pool's, through its drain variable */
+    if (gc->pool)
+        cm.drained = 0; /* paid by the drain variable of the GPU it stands for */
+    unsigned col = col_new(&M->b, cm.drained, M->w_moved * cm.moved + cm.ops, 0,
+                           gc->pool ? in->fleet->n_gpus : gc->size);
     nz(&M->b, M->row_cls[c], 1);
     if (st.use == PK_GPU_MIG) {
         unsigned slots[MIG_MAX_PROFILES] = {0};
@@ -268,7 +278,7 @@ static int add_column(model *M, unsigned c, rpm_gpu st)
             else
                 nz(&M->b, M->row_fwhole[k], 1);
         } else {
-            nz(&M->b, M->row_whole[(unsigned)k * in->fleet->n_nodes + g->node], 1);
+            nz(&M->b, M->row_whole[(unsigned)k * in->fleet->n_nodes + (in->pooled ? 0 : g->node)], 1);
         }
     } else if (st.use == PK_GPU_MPS) {
         int r = M->row_mps[gc->first_gpu];
@@ -321,7 +331,7 @@ static int class_columns(model *M, unsigned c)
 {
     const rpm_input *in = M->in;
     gclass *gc = &M->cls[c];
-    const fl_gpu *g = &in->fleet->gpus[gc->first_gpu];
+    const fl_gpu *g = gc->rep;
     const mig_model *m = g->model;
     int k = model_of(in, m);
     gc->col0 = M->b.ncol;
@@ -341,6 +351,18 @@ static int class_columns(model *M, unsigned c)
             x.cand[x.n++] = g->layout.gi[i];
     }
     mig_layout l = {0};
+    if (in->pooled && !gc->pool && g->mig_enabled && gpu_busy(g)) {
+        /* only layouts that keep every busy instance: start from them and
+         * enumerate what may be added */
+        for (unsigned i = 0; i < g->layout.n; i++)
+            if (g->busy[i])
+                layout_add(&l, g->layout.gi[i].profile, g->layout.gi[i].start);
+        unsigned w = 0;
+        for (unsigned j = 0; j < x.n; j++)
+            if (!has_gi(&l, &x.cand[j]))
+                x.cand[w++] = x.cand[j];
+        x.n = w;
+    }
     enum_rec(&x, &l, 0);
     if (x.rc)
         return x.rc;
@@ -358,7 +380,16 @@ static int class_columns(model *M, unsigned c)
         if (M->whole_demand[k] && add_column(M, c, wh) < 0)
             return -1;
     }
-    if (M->mps_demand[k] && M->row_mps[gc->first_gpu] >= 0) {
+    if (in->pooled && !gc->pool && gpu_busy(g)) {
+        /* drained: the GPU joins its model's pool */
+        colmeta dm = {.type = V_OTHER};
+        col_new(&M->b, 1, 0, 0, 1);
+        nz(&M->b, M->row_cls[c], 1);
+        nz(&M->b, M->row_cls[M->pool_cls[k]], -1);
+        if (M->b.oom || meta_push(M, &dm) < 0)
+            return -1;
+    }
+    if (M->mps_demand[k] && !gc->pool && M->row_mps[gc->first_gpu] >= 0) {
         rpm_gpu mp = {.mig = false, .use = PK_GPU_MPS};
         if (add_column(M, c, mp) < 0)
             return -1;
@@ -369,8 +400,13 @@ static int class_columns(model *M, unsigned c)
 
 /* ---------------------------------------------------------------- classes */
 
-static bool same_class(const fl_gpu *a, const fl_gpu *b)
+static bool same_class(const fl_gpu *a, const fl_gpu *b, bool pooled)
 {
+    /* For the drain count an idle GPU's instances do not matter (destroying
+     * idle ones drains nothing), nor does its node without gangs: pooled,
+     * idle GPUs differ only by model and MIG mode. */
+    if (pooled)
+        return a->model == b->model && a->mig_enabled == b->mig_enabled;
     if (a->model != b->model || a->node != b->node || a->mig_enabled != b->mig_enabled)
         return false;
     return layout_equal(&a->layout, &b->layout);
@@ -379,7 +415,7 @@ static bool same_class(const fl_gpu *a, const fl_gpu *b)
 static int make_classes(model *M)
 {
     const fl_fleet *f = M->in->fleet;
-    M->cls = calloc(f->n_gpus + 1, sizeof *M->cls);
+    M->cls = calloc(f->n_gpus + PK_MAX_MODELS + 1, sizeof *M->cls);
     unsigned *members = calloc(f->n_gpus + 1, sizeof *members);
     if (!M->cls || !members) {
         free(members);
@@ -400,18 +436,35 @@ static int make_classes(model *M)
         int k = model_of(M->in, fg->model);
         gclass *gc = &M->cls[M->ncls++];
         gc->first_gpu = g;
+        gc->rep = fg;
+        if (M->in->pooled && !gpu_busy(fg)) {
+            fl_gpu *bl = &M->blank_idle[k][fg->mig_enabled];
+            *bl = (fl_gpu){.model = fg->model, .mig_enabled = fg->mig_enabled};
+            gc->rep = bl;
+        }
         gc->members = &members[used];
         gc->members[gc->size++] = g;
         done[g] = true;
         bool alone = gpu_busy(fg) || M->mps_demand[k];
         for (unsigned h = g + 1; h < f->n_gpus && !alone; h++)
-            if (!done[h] && !gpu_busy(&f->gpus[h]) && same_class(fg, &f->gpus[h])) {
+            if (!done[h] && !gpu_busy(&f->gpus[h]) && same_class(fg, &f->gpus[h], M->in->pooled)) {
                 gc->members[gc->size++] = h;
                 done[h] = true;
             }
         used += gc->size;
     }
     free(done);
+    for (unsigned k = 0; k < PK_MAX_MODELS; k++)
+        M->pool_cls[k] = -1;
+    if (M->in->pooled) /* one pool per model with busy GPUs */
+        for (unsigned g = 0; g < f->n_gpus; g++) {
+            int k = model_of(M->in, f->gpus[g].model);
+            if (!gpu_busy(&f->gpus[g]) || M->pool_cls[k] >= 0)
+                continue;
+            M->blank[k] = (fl_gpu){.model = f->gpus[g].model, .mig_enabled = true};
+            M->pool_cls[k] = (int)M->ncls;
+            M->cls[M->ncls++] = (gclass){.rep = &M->blank[k], .pool = true, .first_gpu = g};
+        }
     return 0;
 }
 
@@ -523,7 +576,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     memset(out, 0, sizeof *out);
     model M = {.in = in};
     int rc = -1;
-    M.row_cls = malloc((G + 1) * sizeof(int));
+    M.row_cls = malloc((G + PK_MAX_MODELS + 1) * sizeof(int));
     M.row_slot = malloc(((size_t)K * MIG_MAX_PROFILES + 1) * sizeof(int));
     M.row_w = malloc((W + 1) * sizeof(int));
     M.row_whole = malloc(((size_t)K * N + 1) * sizeof(int));
@@ -555,6 +608,19 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
             M.whole_demand[k] = true;
         }
     }
+    if (in->pooled) {
+        bool gang = false, mps = false;
+        for (unsigned w = 0; w < W; w++)
+            for (unsigned k = 0; k < K && wf->items[w].replicas; k++) {
+                const adv_decision *d = adv_at(in->decisions, K, w, k);
+                gang |= d->kind == ADV_WHOLE && d->gpus > 1;
+                mps |= d->kind == ADV_MPS;
+            }
+        if (gang || mps) {
+            rc = 1;
+            goto done;
+        }
+    }
     if (make_classes(&M) < 0)
         goto oom;
     /* weights: stage 1 (GPUs + 1) x unplaced + drains; stage 2
@@ -567,7 +633,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     /* rows */
     builder *b = &M.b;
     for (unsigned c = 0; c < M.ncls; c++)
-        M.row_cls[c] = row_new(b, M.cls[c].size, M.cls[c].size);
+        M.row_cls[c] = M.cls[c].pool ? row_new(b, 0, 0) : row_new(b, M.cls[c].size, M.cls[c].size);
     for (unsigned k = 0; k < K; k++)
         for (unsigned p = 0; p < MIG_MAX_PROFILES; p++)
             M.row_slot[k * MIG_MAX_PROFILES + p] =
@@ -624,6 +690,8 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
                     bool has = false;
                     for (unsigned i = 0; i < f->nodes[nd].n_gpus; i++)
                         has |= f->gpus[f->nodes[nd].first_gpu + i].model == in->models[k];
+                    if (in->pooled) /* one whole-GPU row per model: no gangs here */
+                        has = nd == 0;
                     if (!has)
                         continue;
                     col_new(b, 0, 0, 0, wl->replicas);
@@ -661,7 +729,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
                     goto oom;
             }
         if (M.fixed_whole[k]) {
-            for (unsigned nd = 0; nd < N; nd++) {
+            for (unsigned nd = 0; nd < (in->pooled ? 1 : N); nd++) {
                 col_new(b, 0, 0, 0, M.fixed_whole[k]);
                 nz(b, M.row_fwhole[k], 1);
                 nz(b, M.row_whole[k * N + nd], -1);
@@ -682,6 +750,16 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     stage_out s1, s2 = {0};
     if (run_stage(b, b->obj1, NULL, 0, in->time_limit, &s1) < 0)
         goto oom;
+    if (in->pooled) {
+        double lb1 = s1.proven && s1.ok ? s1.obj : ceil(s1.bound - 1e-6);
+        out->feasible = true;
+        out->stage1_proven = s1.proven;
+        out->drain_bound = lb1 > 0 && lb1 <= G ? (unsigned)lb1 : 0;
+        out->unplaced = s1.proven && s1.obj > G ? 1 : 0; /* every plan leaves something */
+        free(s1.x);
+        rc = 0;
+        goto done;
+    }
     if (!s1.ok || !feasible(b, s1.x, NULL, 0)) {
         free(s1.x);
         rc = 0; /* no solution in time: out->feasible stays false */

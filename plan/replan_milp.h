@@ -43,6 +43,14 @@ typedef struct {
     const int *counts_w;
     double time_limit;   /* seconds for both stages together */
     bool no_moves;       /* forbid columns that move running work */
+    bool pooled;         /* the bound model: a drained busy GPU loses its identity and
+                            joins a pool of blank GPUs of its model, so its columns are
+                            enumerated once per model, not per GPU. Its stage-1 optimum
+                            is the least number of drains (a plan keeping some busy
+                            instances of a drained GPU in place is one where they were
+                            re-placed at their own slots); only stage 1 is solved and
+                            only drain_bound and stage1_proven are filled. Refused
+                            (rc 1) with MPS or multi-GPU gang demand. */
     unsigned max_columns; /* give up (rc 1) above this many columns; 0 = no cap */
 } rpm_input;
 
