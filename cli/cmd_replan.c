@@ -188,7 +188,10 @@ static int replan_text(const rp_plan *p, bool color)
            p->moved_slices == 1 ? "" : "s",
            p->optimal ? "; plan optimal (drains, then moved work, then operations)"
            : !strcmp(p->method, "greedy") ? "; greedy search (fleet too large for the exact model)"
-                                          : "; exact search stopped at the time limit");
+           : !strcmp(p->method, "pooled")
+               ? "; pooled model (fleet too large for the exact model: moved work and operations "
+                 "not minimised)"
+               : "; exact search stopped at the time limit");
     if (p->n_affected) {
         printf("Running work affected (moved):\n");
         for (unsigned i = 0; i < p->n_affected; i++)

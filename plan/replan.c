@@ -1471,14 +1471,16 @@ static int exact_apply(ctx *c, trial *t, const rpm_result *r, mig_error *e)
                     t->item_gi[k] = (int)s;
                 }
             } else {
-                for (unsigned nd = 0; nd < N && t->item_gpu[k] < 0; nd++)
-                    if (fw_left[(unsigned)it->fixed_model * N + nd]) {
+                for (unsigned nd = 0; nd < N && t->item_gpu[k] < 0; nd++) {
+                    unsigned q = (unsigned)it->fixed_model * N + (r->pooled ? 0 : nd);
+                    if (fw_left[q]) {
                         int g = take_whole(c, t, whole_taken, nd, m, 1);
                         if (g >= 0) {
-                            fw_left[(unsigned)it->fixed_model * N + nd]--;
+                            fw_left[q]--;
                             t->item_gpu[k] = g;
                         }
                     }
+                }
             }
             continue;
         }
@@ -1495,14 +1497,16 @@ static int exact_apply(ctx *c, trial *t, const rpm_result *r, mig_error *e)
                     t->item_gi[k] = (int)s;
                 }
             } else if (d->kind == ADV_WHOLE) {
-                for (unsigned nd = 0; nd < N && t->item_gpu[k] < 0; nd++)
-                    if (whole_left[w * N + nd]) {
+                for (unsigned nd = 0; nd < N && t->item_gpu[k] < 0; nd++) {
+                    unsigned q = w * N + (r->pooled ? 0 : nd); /* pooled: any node */
+                    if (whole_left[q]) {
                         int g = take_whole(c, t, whole_taken, nd, p->models[mk], it->parts);
                         if (g >= 0) {
-                            whole_left[w * N + nd]--;
+                            whole_left[q]--;
                             t->item_gpu[k] = g;
                         }
                     }
+                }
             } else if (d->kind == ADV_MPS) {
                 for (unsigned g = 0; g < G && t->item_gpu[k] < 0; g++)
                     if (f->gpus[g].model == p->models[mk] && mps_left[(size_t)w * G + g] &&
@@ -1615,18 +1619,23 @@ static int exact_plan(const wl_file *demand, const fl_fleet *fleet, const rp_opt
     return rc;
 }
 
-/* The least number of drains from the pooled model (replan_milp.h), when
- * the plan in hand is not proven: raises out's bound, and says the drains are
- * optimal when they meet it. Best effort: a model too large or a solver that
- * finds nothing in time leaves the bound as it is. */
-static int pooled_bound(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
-                        rp_plan *out, mig_error *e)
+/* The pooled model (replan_milp.h), when the plan in hand is not proven: its
+ * drain count is the least possible, so it raises out's bound, and its plan
+ * (fewest drains; moved work and operations not minimised) replaces out's
+ * when better. Best effort: a model too large, or no solution in time,
+ * leaves out as it is. */
+static int pooled_plan(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
+                       rp_plan *out, mig_error *e)
 {
     ctx c;
     trial t;
     rp_plan p;
     int rc = setup(&p, demand, fleet, &c, &t, e);
     int *counts = NULL;
+    rpm_result r = {0};
+    bool have = false;
+    unsigned bound = 0;
+    bool bound_ok = false;
     if (rc == 0)
         rc = running_counts(&c, &counts, e);
     if (rc == 0) {
@@ -1634,22 +1643,34 @@ static int pooled_bound(const wl_file *demand, const fl_fleet *fleet, const rp_o
                         .models = p.models, .decisions = p.decisions, .counts_w = counts,
                         .time_limit = opt->time_limit, .max_columns = opt->max_columns,
                         .pooled = true};
-        rpm_result r;
         int mrc = rpm_solve(&in, &r, e);
-        if (mrc < 0) {
+        if (mrc < 0)
             rc = -1;
-        } else if (mrc == 0 && r.feasible && !out->unplaced) {
-            unsigned b = r.drain_bound < out->n_drained ? r.drain_bound : out->n_drained;
-            if (b > out->drain_bound)
-                out->drain_bound = b;
-            out->drains_optimal = out->n_drained == out->drain_bound;
+        bound_ok = mrc == 0 && r.pooled && !r.unplaced;
+        bound = r.drain_bound;
+        if (mrc == 0 && r.feasible && r.gpus) {
+            rc = exact_apply(&c, &t, &r, e);
+            if (rc == 0)
+                rc = finish(&c, &t, e);
+            have = rc == 0;
         }
-        if (mrc == 0)
-            rpm_result_free(&r);
     }
+    rpm_result_free(&r);
     free(counts);
     teardown(&c, &t);
-    rp_plan_free(&p);
+    if (rc == 0 && have && plan_better(&p, out)) {
+        p.method = "pooled";
+        rp_plan_free(out);
+        *out = p;
+    } else {
+        rp_plan_free(&p);
+    }
+    if (rc == 0 && bound_ok && !out->unplaced) {
+        unsigned b = bound < out->n_drained ? bound : out->n_drained;
+        if (b > out->drain_bound)
+            out->drain_bound = b;
+        out->drains_optimal = out->n_drained == out->drain_bound;
+    }
     return rc;
 }
 
@@ -1685,7 +1706,7 @@ int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_opti
     } else {
         rp_plan_free(&g);
     }
-    if (!out->drains_optimal && pooled_bound(demand, fleet, &o, out, e) < 0) {
+    if (!out->drains_optimal && pooled_plan(demand, fleet, &o, out, e) < 0) {
         rp_plan_free(out);
         return -1;
     }

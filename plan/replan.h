@@ -70,7 +70,8 @@ typedef struct {
     bool drains_optimal;             /* n_drained equals a proven bound */
     bool optimal;                    /* drains, then moved work, then operations proven minimal */
     const char *method;              /* "exact" (MILP, proven), "milp" (time limit hit),
-                                        "greedy" (too large for the MILP) */
+                                        "pooled" (fewest drains from the pooled model; moved
+                                        work and operations not minimised), "greedy" */
 } rp_plan;
 
 typedef struct {

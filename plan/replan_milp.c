@@ -755,10 +755,15 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
         out->feasible = true;
         out->stage1_proven = s1.proven;
         out->drain_bound = lb1 > 0 && lb1 <= G ? (unsigned)lb1 : 0;
-        out->unplaced = s1.proven && s1.obj > G ? 1 : 0; /* every plan leaves something */
-        free(s1.x);
-        rc = 0;
-        goto done;
+        out->pooled = true;
+        if (!s1.ok || !feasible(b, s1.x, NULL, 0)) { /* the bound alone */
+            out->unplaced = s1.proven && s1.obj > G ? 1 : 0; /* every plan leaves some */
+            out->feasible = false;
+            free(s1.x);
+            rc = 0;
+            goto done;
+        }
+        /* else a plan with the fewest drains: read it below (no stage 2) */
     }
     if (!s1.ok || !feasible(b, s1.x, NULL, 0)) {
         free(s1.x);
@@ -768,7 +773,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     double left = in->time_limit - (now_s() - t0);
     if (left < in->time_limit * 0.2)
         left = in->time_limit * 0.2;
-    if (run_stage(b, b->obj2, b->obj1, s1.obj, left, &s2) < 0) {
+    if (!in->pooled && run_stage(b, b->obj2, b->obj1, s1.obj, left, &s2) < 0) {
         free(s1.x);
         goto oom;
     }
@@ -778,7 +783,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
         x = s2.x;
     out->feasible = true;
     out->stage1_proven = s1.proven;
-    out->proven = s1.proven && two && s2.proven;
+    out->proven = s1.proven && two && s2.proven && !in->pooled;
     /* read the solution */
     out->gpus = calloc(G + 1, sizeof *out->gpus);
     out->mig_repl = calloc((size_t)W * K + 1, sizeof *out->mig_repl);
@@ -790,12 +795,24 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
         free(s2.x);
         goto oom;
     }
+    bool *pending = calloc(G + 1, sizeof *pending); /* pooled: drained, layout to come */
+    if (!pending) {
+        free(s1.x);
+        free(s2.x);
+        goto oom;
+    }
     for (unsigned c = 0; c < M.ncls; c++) {
         unsigned next = 0;
+        if (M.cls[c].pool)
+            continue;
         for (unsigned j = 0; j < M.cls[c].ncol; j++) {
             unsigned col = M.cls[c].col0 + j;
             for (unsigned r = 0; r < (unsigned)x[col] && next < M.cls[c].size; r++) {
                 const colmeta *cm = &M.meta[col];
+                if (cm->type != V_X) { /* pooled: the GPU's drain variable */
+                    pending[M.cls[c].members[next++]] = true;
+                    continue;
+                }
                 out->gpus[M.cls[c].members[next++]] = cm->st;
                 out->drains += cm->drained;
                 out->moved += cm->moved;
@@ -803,6 +820,40 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
             }
         }
     }
+    /* pooled: each drained GPU takes, of its model's pool states, the one
+     * that keeps the most of its busy instances where they run */
+    for (unsigned c = 0; c < M.ncls; c++) {
+        if (!M.cls[c].pool)
+            continue;
+        const mig_model *pm = M.cls[c].rep->model;
+        for (unsigned g = 0; g < G; g++) {
+            if (!pending[g] || f->gpus[g].model != pm)
+                continue;
+            const fl_gpu *fg = &f->gpus[g];
+            int best = -1, best_keep = -1;
+            for (unsigned j = 0; j < M.cls[c].ncol; j++) {
+                unsigned col = M.cls[c].col0 + j;
+                if (x[col] < 0.5)
+                    continue;
+                const rpm_gpu *st = &M.meta[col].st;
+                int keep = 0;
+                for (unsigned i = 0; i < fg->layout.n; i++)
+                    keep += fg->busy[i] && st->use == PK_GPU_MIG && has_gi(&st->layout, &fg->layout.gi[i]);
+                if (keep > best_keep) {
+                    best_keep = keep;
+                    best = (int)col;
+                }
+            }
+            if (best < 0)
+                continue;
+            s1.x[best] -= 1; /* x aliases s1.x in the pooled case */
+            out->gpus[g] = M.meta[best].st;
+            out->gpus[g].drain_column = true;
+            pending[g] = false;
+            out->drains++;
+        }
+    }
+    free(pending);
     unsigned col = n_x;
     for (unsigned w = 0; w < W; w++) {
         for (unsigned k = 0; k < K && wf->items[w].replicas; k++) {
@@ -814,6 +865,8 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
                     bool has = false;
                     for (unsigned i = 0; i < f->nodes[nd].n_gpus; i++)
                         has |= f->gpus[f->nodes[nd].first_gpu + i].model == in->models[k];
+                    if (in->pooled)
+                        has = nd == 0; /* one per model (whole_repl[w * N]: any node) */
                     if (has)
                         out->whole_repl[w * N + nd] += (unsigned)x[col++];
                 }
@@ -830,7 +883,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
             if (M.fixed_slot[k][p])
                 out->unplaced += (unsigned)x[col++];
         if (M.fixed_whole[k]) {
-            for (unsigned nd = 0; nd < N; nd++)
+            for (unsigned nd = 0; nd < (in->pooled ? 1 : N); nd++)
                 out->fixed_whole[k * N + nd] = (unsigned)x[col++];
             out->unplaced += (unsigned)x[col++];
         }

@@ -48,8 +48,10 @@ typedef struct {
                             enumerated once per model, not per GPU. Its stage-1 optimum
                             is the least number of drains (a plan keeping some busy
                             instances of a drained GPU in place is one where they were
-                            re-placed at their own slots); only stage 1 is solved and
-                            only drain_bound and stage1_proven are filled. Refused
+                            re-placed at their own slots). Only stage 1 is solved: the
+                            plan read back has the fewest drains, each drained GPU
+                            given the pool state keeping most of its busy instances;
+                            moved work and operations are not minimised. Refused
                             (rc 1) with MPS or multi-GPU gang demand. */
     unsigned max_columns; /* give up (rc 1) above this many columns; 0 = no cap */
 } rpm_input;
@@ -73,6 +75,8 @@ typedef struct {
     unsigned *mps_repl;   /* [w * n_gpus + g]: new MPS replicas of w on GPU g */
     unsigned *fixed_whole; /* [k * n_nodes + nd]: moved unlabelled whole jobs to node nd */
     unsigned n_columns;
+    bool pooled;          /* from the pooled model: whole_repl[w * n_nodes] and
+                             fixed_whole[k * n_nodes] count for any node */
 } rpm_result;
 
 /* 0: solved (result filled); 1: too large for max_columns (nothing filled);

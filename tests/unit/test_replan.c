@@ -472,16 +472,17 @@ static void test_drains_minimal(void **state)
                 assert_true(gp.n_drained <= best + 1);
                 greedy_above += gp.n_drained > best;
             }
-            /* what a large fleet gets: the greedy plan with the pooled
-             * model's bound, which is the exact minimum */
+            /* what a large fleet gets: the better of the greedy plan and
+             * the pooled model's plan, whose drains are the exact minimum,
+             * with that minimum as the bound */
             rp_options no_exact = {.no_exact = true};
             rp_plan bp;
             assert_int_equal(replan_plan_opts(&wf, &f, &no_exact, &bp, &e), 0);
-            assert_int_equal(bp.n_drained, gp.n_drained);
-            if (!bp.unplaced) {
-                assert_int_equal(bp.drain_bound, best);
-                assert_true(bp.drains_optimal == (bp.n_drained == best));
-            }
+            check_replan(&f, &bp, false);
+            assert_int_equal(bp.unplaced, 0);
+            assert_int_equal(bp.n_drained, best);
+            assert_int_equal(bp.drain_bound, best);
+            assert_true(bp.drains_optimal);
             rp_plan_free(&bp);
             with_drains += best > 0;
             checked++;
