@@ -1568,7 +1568,7 @@ int replan_plan_greedy(const wl_file *demand, const fl_fleet *fleet, rp_plan *ou
 /* The MILP plan into out; *solved false when the MILP was too large or found
  * nothing in time (out is then untouched). */
 static int exact_plan(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
-                      rp_plan *out, bool *solved, mig_error *e)
+                      bool stage1_zero, rp_plan *out, bool *solved, mig_error *e)
 {
     ctx c;
     trial t;
@@ -1582,7 +1582,8 @@ static int exact_plan(const wl_file *demand, const fl_fleet *fleet, const rp_opt
     if (rc == 0) {
         rpm_input in = {.wf = demand, .fleet = fleet, .n_models = p.n_models,
                         .models = p.models, .decisions = p.decisions, .counts_w = counts,
-                        .time_limit = opt->time_limit, .max_columns = opt->max_columns};
+                        .time_limit = opt->time_limit, .max_columns = opt->max_columns,
+                        .stage1_zero = stage1_zero};
         int mrc = rpm_solve(&in, &r, e);
         bool whole_plan_fails = mrc == 0 && r.feasible && r.stage1_proven && r.unplaced > 0;
         if (whole_plan_fails) {
@@ -1682,19 +1683,23 @@ int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_opti
         o.time_limit = RP_DEFAULT_TIME_LIMIT;
     if (!o.max_columns)
         o.max_columns = RP_DEFAULT_MAX_COLUMNS;
-    bool solved = false;
-    if (!o.no_exact && exact_plan(demand, fleet, &o, out, &solved, e) < 0)
-        return -1;
-    if (solved && out->optimal)
-        return 0;
-    /* not proven (time limit) or too large: the greedy search too, keep the
-     * better; the MILP's bound holds for either */
+    /* The greedy search first (milliseconds on small fleets): when it
+     * places everything without a drain, the MILP's first stage is known. */
     rp_plan g;
-    if (replan_plan_greedy(demand, fleet, &g, e) < 0) {
-        if (solved)
-            rp_plan_free(out);
+    if (replan_plan_greedy(demand, fleet, &g, e) < 0)
+        return -1;
+    bool solved = false;
+    if (!o.no_exact &&
+        exact_plan(demand, fleet, &o, !g.n_drained && !g.unplaced, out, &solved, e) < 0) {
+        rp_plan_free(&g);
         return -1;
     }
+    if (solved && out->optimal) {
+        rp_plan_free(&g);
+        return 0;
+    }
+    /* not proven (time limit) or too large: keep the better; the MILP's
+     * bound holds for either */
     if (!solved) {
         *out = g;
     } else if (plan_better(&g, out)) {

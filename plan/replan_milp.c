@@ -747,9 +747,12 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     out->n_columns = b->ncol;
     /* stage 1 */
     double t0 = now_s();
-    stage_out s1, s2 = {0};
-    if (run_stage(b, b->obj1, NULL, 0, in->time_limit, &s1) < 0)
+    stage_out s1 = {0}, s2 = {0};
+    if (in->stage1_zero && !in->pooled) {
+        s1.ok = s1.proven = true; /* 0 unplaced, 0 drains: nothing is lower */
+    } else if (run_stage(b, b->obj1, NULL, 0, in->time_limit, &s1) < 0) {
         goto oom;
+    }
     if (in->pooled) {
         double lb1 = s1.proven && s1.ok ? s1.obj : ceil(s1.bound - 1e-6);
         out->feasible = true;
@@ -765,7 +768,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
         }
         /* else a plan with the fewest drains: read it below (no stage 2) */
     }
-    if (!s1.ok || !feasible(b, s1.x, NULL, 0)) {
+    if (!s1.ok || (s1.x && !feasible(b, s1.x, NULL, 0))) {
         free(s1.x);
         rc = 0; /* no solution in time: out->feasible stays false */
         goto done;
@@ -781,6 +784,11 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
     bool two = s2.ok && feasible(b, s2.x, b->obj1, s1.obj);
     if (two)
         x = s2.x;
+    if (!x) { /* stage 1 skipped and stage 2 found nothing in time */
+        free(s2.x);
+        rc = 0;
+        goto done;
+    }
     out->feasible = true;
     out->stage1_proven = s1.proven;
     out->proven = s1.proven && two && s2.proven && !in->pooled;

@@ -43,6 +43,8 @@ typedef struct {
     const int *counts_w;
     double time_limit;   /* seconds for both stages together */
     bool no_moves;       /* forbid columns that move running work */
+    bool stage1_zero;    /* a plan placing everything without drains is known (the
+                            greedy found one): stage 1's optimum is 0, skip it */
     bool pooled;         /* the bound model: a drained busy GPU loses its identity and
                             joins a pool of blank GPUs of its model, so its columns are
                             enumerated once per model, not per GPU. Its stage-1 optimum
