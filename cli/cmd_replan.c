@@ -44,7 +44,7 @@ static void usage(FILE *out)
             "      --live            this machine's GPUs as they are now\n"
             "      --json            machine-readable output\n"
             "      --emit-config DIR write DIR/<node>.yaml (the layouts after the plan)\n"
-            "      --time-limit SEC  time for the exact search (default 5); past it, the best\n"
+            "      --time-limit SEC  time for each exact search (default 5); past it, the best\n"
             "                        plan found and its gap to the drain lower bound\n"
             "  -h, --help            this help\n\n"
             "Exit: 0 planned, 1 some instance cannot be placed, 2 bad input, 3 backend error.\n");
