@@ -1544,13 +1544,17 @@ static bool plan_better(const rp_plan *a, const rp_plan *b)
     return false;
 }
 
-int replan_plan_greedy(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+/* The greedy plan; with drains false, only its first trial: everything that
+ * fits free slots and idle instances, nothing drained. */
+static int greedy_plan(const wl_file *demand, const fl_fleet *fleet, bool drains, rp_plan *out,
+                       mig_error *e)
 {
     ctx c;
     trial t;
     int rc = setup(out, demand, fleet, &c, &t, e);
+    bool ok;
     if (rc == 0)
-        rc = greedy_run(&c, &t, e);
+        rc = drains ? greedy_run(&c, &t, e) : run_trial(&c, &t, &ok, e);
     if (rc == 0)
         rc = finish(&c, &t, e);
     teardown(&c, &t);
@@ -1560,9 +1564,14 @@ int replan_plan_greedy(const wl_file *demand, const fl_fleet *fleet, rp_plan *ou
     }
     out->method = "greedy";
     out->drain_bound = 0;
-    out->drains_optimal = out->n_drained == 0;
+    out->drains_optimal = out->n_drained == 0 && !out->unplaced;
     out->optimal = false;
     return 0;
+}
+
+int replan_plan_greedy(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+{
+    return greedy_plan(demand, fleet, true, out, e);
 }
 
 /* The MILP plan into out; *solved false when the MILP was too large or found
@@ -1649,7 +1658,7 @@ static int pooled_plan(const wl_file *demand, const fl_fleet *fleet, const rp_op
             rc = -1;
         bound_ok = mrc == 0 && r.pooled && !r.unplaced;
         bound = r.drain_bound;
-        if (mrc == 0 && r.feasible && r.gpus) {
+        if (mrc == 0 && r.feasible && r.gpus && !r.unplaced) {
             rc = exact_apply(&c, &t, &r, e);
             if (rc == 0)
                 rc = finish(&c, &t, e);
@@ -1675,6 +1684,23 @@ static int pooled_plan(const wl_file *demand, const fl_fleet *fleet, const rp_op
     return rc;
 }
 
+/* Keep the better of *best and *other (other is consumed); the larger drain
+ * bound holds for both. */
+static void keep_better(rp_plan *best, rp_plan *other)
+{
+    unsigned bound = best->drain_bound > other->drain_bound ? best->drain_bound : other->drain_bound;
+    if (plan_better(other, best)) {
+        rp_plan_free(best);
+        *best = *other;
+    } else {
+        rp_plan_free(other);
+    }
+    if (!best->unplaced) {
+        best->drain_bound = bound < best->n_drained ? bound : best->n_drained;
+        best->drains_optimal = best->drains_optimal || best->n_drained == best->drain_bound;
+    }
+}
+
 int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
                      rp_plan *out, mig_error *e)
 {
@@ -1683,39 +1709,42 @@ int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_opti
         o.time_limit = RP_DEFAULT_TIME_LIMIT;
     if (!o.max_columns)
         o.max_columns = RP_DEFAULT_MAX_COLUMNS;
-    /* The greedy search first (milliseconds on small fleets): when it
-     * places everything without a drain, the MILP's first stage is known. */
-    rp_plan g;
-    if (replan_plan_greedy(demand, fleet, &g, e) < 0)
+    /* 1. Without drains, greedily (one pass): when everything fits, no plan
+     *    drains less, and the MILP's first stage is known to be 0. */
+    if (greedy_plan(demand, fleet, false, out, e) < 0)
         return -1;
-    bool solved = false;
-    if (!o.no_exact &&
-        exact_plan(demand, fleet, &o, !g.n_drained && !g.unplaced, out, &solved, e) < 0) {
-        rp_plan_free(&g);
-        return -1;
+    bool zero = !out->unplaced && !out->n_drained;
+    /* 2. The exact model, when it fits the size cap. */
+    if (!o.no_exact) {
+        rp_plan x;
+        bool solved;
+        if (exact_plan(demand, fleet, &o, zero, &x, &solved, e) < 0)
+            goto fail;
+        if (solved && x.optimal) {
+            rp_plan_free(out);
+            *out = x;
+            return 0;
+        }
+        if (solved)
+            keep_better(out, &x);
     }
-    if (solved && out->optimal) {
-        rp_plan_free(&g);
-        return 0;
-    }
-    /* not proven (time limit) or too large: keep the better; the MILP's
-     * bound holds for either */
-    if (!solved) {
-        *out = g;
-    } else if (plan_better(&g, out)) {
-        g.drain_bound = out->drain_bound;
-        g.drains_optimal = g.n_drained == g.drain_bound;
-        g.method = "milp";
-        rp_plan_free(out);
-        *out = g;
-    } else {
-        rp_plan_free(&g);
-    }
-    if (!out->drains_optimal && pooled_plan(demand, fleet, &o, out, e) < 0) {
-        rp_plan_free(out);
-        return -1;
+    if (zero)
+        return 0; /* drains proven (0); moved work 0; operations not proven */
+    /* 3. Drains needed and not proven: the pooled model's plan (fewest
+     *    drains), then, if that left the drains unproven, the greedy drain
+     *    search. */
+    if (pooled_plan(demand, fleet, &o, out, e) < 0)
+        goto fail;
+    if (!out->drains_optimal) {
+        rp_plan g;
+        if (greedy_plan(demand, fleet, true, &g, e) < 0)
+            goto fail;
+        keep_better(out, &g);
     }
     return 0;
+fail:
+    rp_plan_free(out);
+    return -1;
 }
 
 int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
