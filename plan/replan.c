@@ -1684,6 +1684,27 @@ static int pooled_plan(const wl_file *demand, const fl_fleet *fleet, const rp_op
     return rc;
 }
 
+/* Does the greedy place everything with every GPU that could help drained?
+ * When it does not, the demand almost surely exceeds the fleet: the pooled
+ * model would spend its whole time limit proving how much is left over, and
+ * the greedy search's rule (nothing drained for a plan that fails) applies. */
+static int fits_all_drained(const wl_file *demand, const fl_fleet *fleet, bool *fits,
+                            mig_error *e)
+{
+    ctx c;
+    trial t;
+    rp_plan p;
+    int rc = setup(&p, demand, fleet, &c, &t, e);
+    if (rc == 0) {
+        for (unsigned g = 0; g < fleet->n_gpus; g++)
+            c.in_d[g] = drain_useful(&fleet->gpus[g]);
+        rc = run_trial(&c, &t, fits, e);
+    }
+    teardown(&c, &t);
+    rp_plan_free(&p);
+    return rc;
+}
+
 /* Keep the better of *best and *other (other is consumed); the larger drain
  * bound holds for both. */
 static void keep_better(rp_plan *best, rp_plan *other)
@@ -1733,7 +1754,10 @@ int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_opti
     /* 3. Drains needed and not proven: the pooled model's plan (fewest
      *    drains), then, if that left the drains unproven, the greedy drain
      *    search. */
-    if (pooled_plan(demand, fleet, &o, out, e) < 0)
+    bool fits;
+    if (fits_all_drained(demand, fleet, &fits, e) < 0)
+        goto fail;
+    if (fits && pooled_plan(demand, fleet, &o, out, e) < 0)
         goto fail;
     if (!out->drains_optimal) {
         rp_plan g;
