@@ -237,6 +237,8 @@ typedef struct {
     unsigned leftover;
     double left_share;    /* summed size of what found no place */
     unsigned repairs;     /* repair attempts in this trial */
+    struct pheap *heaps;  /* [model * MIG_MAX_PROFILES + profile], per trial */
+    bool heap_off;        /* a heap could not grow: scan every GPU instead */
 } trial;
 
 #define CACHE_BLANK 0x40000000u /* added to the versions of drained GPUs */
@@ -250,6 +252,115 @@ static const cand *cached(const ctx *c, trial *t, unsigned g, unsigned p)
         t->cache_ver[k] = key;
     }
     return &t->cache[k];
+}
+
+/* ---------------------------------------------------------------- best GPU per profile
+ * Each item takes the GPU whose score for its profile is least. Scanning
+ * every GPU per item made a trial O(items x GPUs); instead each (model,
+ * profile) keeps a binary heap of scores, built on first use in a trial. A
+ * GPU that changes gets its new scores pushed; entries of an older version
+ * are dropped when they reach the top. Scores end with the GPU index, so the
+ * heap's minimum is exactly the scan's. */
+
+typedef struct {
+    int key[SCORE_LEN];
+    unsigned g, ver;
+} hentry;
+
+struct pheap {
+    hentry *a;
+    unsigned n, cap;
+    bool built;
+};
+
+static int h_push(struct pheap *h, const hentry *e)
+{
+    if (h->n == h->cap) {
+        unsigned nc = h->cap ? h->cap * 2 : 64;
+        hentry *na = realloc(h->a, nc * sizeof *na);
+        if (!na)
+            return -1;
+        h->a = na;
+        h->cap = nc;
+    }
+    unsigned i = h->n++;
+    while (i && cmp_key(e->key, h->a[(i - 1) / 2].key) < 0) {
+        h->a[i] = h->a[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->a[i] = *e;
+    return 0;
+}
+
+static void h_pop(struct pheap *h)
+{
+    hentry last = h->a[--h->n];
+    unsigned i = 0;
+    for (;;) {
+        unsigned l = 2 * i + 1, m = i;
+        const hentry *mv = &last;
+        if (l < h->n && cmp_key(h->a[l].key, mv->key) < 0) {
+            m = l;
+            mv = &h->a[l];
+        }
+        if (l + 1 < h->n && cmp_key(h->a[l + 1].key, mv->key) < 0)
+            m = l + 1;
+        if (m == i)
+            break;
+        h->a[i] = h->a[m];
+        i = m;
+    }
+    if (h->n)
+        h->a[i] = last;
+}
+
+static void heap_push_gpu(const ctx *c, trial *t, struct pheap *h, unsigned g, unsigned p)
+{
+    const cand *cd = cached(c, t, g, p);
+    if (!cd->ok)
+        return;
+    hentry e = {.g = g, .ver = t->w[g].version};
+    memcpy(e.key, cd->key, sizeof e.key);
+    if (h_push(h, &e) < 0)
+        t->heap_off = true;
+}
+
+/* GPU g changed: its current scores into the heaps built for its model. */
+static void heap_touch(const ctx *c, trial *t, unsigned g)
+{
+    int k = model_of(c->p, c->p->fleet->gpus[g].model);
+    if (t->heap_off || k < 0 || c->in_d[g])
+        return;
+    for (unsigned p = 0; p < MIG_MAX_PROFILES; p++) {
+        struct pheap *h = &t->heaps[(unsigned)k * MIG_MAX_PROFILES + p];
+        if (h->built)
+            heap_push_gpu(c, t, h, g, p);
+    }
+}
+
+/* The GPU (not drained) of model k with the least score for profile p, and
+ * that score; -1 if none takes it. */
+static int heap_best(const ctx *c, trial *t, unsigned k, unsigned p, const cand **bc)
+{
+    const fl_fleet *f = c->p->fleet;
+    struct pheap *h = &t->heaps[k * MIG_MAX_PROFILES + p];
+    if (!h->built) {
+        h->built = true;
+        h->n = 0;
+        for (unsigned g = 0; g < f->n_gpus; g++)
+            if (!c->in_d[g] && f->gpus[g].model == c->p->models[k])
+                heap_push_gpu(c, t, h, g, p);
+    }
+    while (h->n) {
+        const hentry *top = &h->a[0];
+        if (top->ver != t->w[top->g].version) {
+            h_pop(h); /* superseded by a newer entry of the same GPU */
+            continue;
+        }
+        *bc = cached(c, t, top->g, p);
+        return (int)top->g;
+    }
+    return -1;
 }
 
 /* ---------------------------------------------------------------- repair */
@@ -452,6 +563,8 @@ static bool repair_lists(const ctx *c, trial *t, unsigned i, const unsigned *ks,
                         continue;
                     rebuild(c, t, g1, s1, p1, st1, a1);
                     rebuild(c, t, g2, s2, p2, st2, a2);
+                    heap_touch(c, t, g1);
+                    heap_touch(c, t, g2);
                     return true;
                 }
             }
@@ -484,7 +597,9 @@ static bool place_free(const ctx *c, trial *t, unsigned i)
         if (d->kind == ADV_MIG) {
             int best = -1;
             const cand *bc = NULL;
-            for (unsigned g = 0; g < f->n_gpus; g++) {
+            if (!t->heap_off)
+                best = heap_best(c, t, ks[a], (unsigned)d->profile, &bc);
+            for (unsigned g = 0; t->heap_off && g < f->n_gpus; g++) {
                 if (c->in_d[g] || f->gpus[g].model != m)
                     continue;
                 const cand *cd = cached(c, t, g, (unsigned)d->profile);
@@ -499,6 +614,7 @@ static bool place_free(const ctx *c, trial *t, unsigned i)
                 apply_mig(&t->w[best], &cd, (unsigned)d->profile, &gi);
                 t->item_gi[i] = t->w[best].layout.gi[gi].start; /* a start: indices shift */
                 t->item_gpu[i] = best;
+                heap_touch(c, t, (unsigned)best);
                 return true;
             }
         } else if (d->kind == ADV_WHOLE) {
@@ -820,6 +936,11 @@ static int run_trial(ctx *c, trial *t, bool *ok, mig_error *e)
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
     }
     t->repairs = 0;
+    t->heap_off = false;
+    for (unsigned h = 0; h < c->p->n_models * MIG_MAX_PROFILES; h++) {
+        t->heaps[h].built = false;
+        t->heaps[h].n = 0;
+    }
     for (unsigned g = 0; g < f->n_gpus; g++)
         wgpu_reset(&t->w[g], &f->gpus[g], c->in_d[g]);
     /* A GPU that is not drained starts every trial in the same state
@@ -1145,8 +1266,9 @@ static int setup(rp_plan *p, const wl_file *wf, const fl_fleet *f, ctx *c, trial
     t->w = calloc(f->n_gpus + 1, sizeof *t->w);
     t->cache = calloc((size_t)f->n_gpus * MIG_MAX_PROFILES + 1, sizeof *t->cache);
     t->cache_ver = calloc((size_t)f->n_gpus * MIG_MAX_PROFILES + 1, sizeof *t->cache_ver);
+    t->heaps = calloc((size_t)p->n_models * MIG_MAX_PROFILES + 1, sizeof *t->heaps);
     if (!p->decisions || !p->after || !p->drained || !p->changed || !c->in_d || !c->order ||
-        !t->w || !t->cache || !t->cache_ver)
+        !t->w || !t->cache || !t->cache_ver || !t->heaps)
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
     advise_all(wf, p->models, p->n_models, p->decisions);
     return label_index(c, e);
@@ -1163,6 +1285,9 @@ static void teardown(ctx *c, trial *t)
     free(t->cache_ver);
     free(t->item_gpu);
     free(t->item_gi);
+    for (unsigned h = 0; t->heaps && h < c->p->n_models * MIG_MAX_PROFILES; h++)
+        free(t->heaps[h].a);
+    free(t->heaps);
 }
 
 int replan_add(const wl_file *arrivals, const fl_fleet *fleet, rp_plan *out, mig_error *e)

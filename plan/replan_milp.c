@@ -145,6 +145,7 @@ typedef struct {
     unsigned capmeta;
     gclass *cls;
     unsigned ncls;
+    unsigned *members;    /* the classes' member lists, one allocation */
     int *row_cls, *row_slot, *row_w, *row_whole, *row_fwhole, *row_mps;
     fl_gpu blank[PK_MAX_MODELS];     /* pooled: a blank GPU per model */
     fl_gpu blank_idle[PK_MAX_MODELS][2]; /* pooled: idle GPUs as blank, MIG off/on */
@@ -191,7 +192,7 @@ static bool has_gi(const mig_layout *l, const mig_gi_place *x)
 }
 
 /* Cost of a final state for GPU g, as plan/replan.c's finish() counts it. */
-static void column_cost(const model *M, const fl_gpu *g, const rpm_gpu *st, colmeta *cm)
+static void column_cost(const fl_gpu *g, const rpm_gpu *st, colmeta *cm)
 {
     const mig_model *m = g->model;
     bool all_kept = true;
@@ -222,7 +223,6 @@ static void column_cost(const model *M, const fl_gpu *g, const rpm_gpu *st, colm
     cm->drained = drain_col || flip;
     cm->moved = moved;
     cm->ops = ops;
-    (void)M;
 }
 
 /* Add a column of class c with final state st (cost computed here). */
@@ -243,15 +243,15 @@ static int add_column(model *M, unsigned c, rpm_gpu st)
     for (unsigned i = 0; i < g->layout.n; i++)
         all &= !g->busy[i] || keep_gi[i];
     cm.st.drain_column = !all;
-    column_cost(M, g, &cm.st, &cm);
+    column_cost(g, &cm.st, &cm);
     if (in->no_moves && cm.moved)
         return 0;
     if (in->pooled && cm.st.drain_column)
         return 0; /* a drained busy GPU is the pool's, through its drain variable */
     if (gc->pool)
         cm.drained = 0; /* paid by the drain variable of the GPU it stands for */
-    unsigned col = col_new(&M->b, cm.drained, M->w_moved * cm.moved + cm.ops, 0,
-                           gc->pool ? in->fleet->n_gpus : gc->size);
+    col_new(&M->b, cm.drained, M->w_moved * cm.moved + cm.ops, 0,
+            gc->pool ? in->fleet->n_gpus : gc->size);
     nz(&M->b, M->row_cls[c], 1);
     if (st.use == PK_GPU_MIG) {
         unsigned slots[MIG_MAX_PROFILES] = {0};
@@ -288,7 +288,6 @@ static int add_column(model *M, unsigned c, rpm_gpu st)
     }
     if (M->b.oom || meta_push(M, &cm) < 0)
         return -1;
-    (void)col;
     return 0;
 }
 
@@ -400,16 +399,41 @@ static int class_columns(model *M, unsigned c)
 
 /* ---------------------------------------------------------------- classes */
 
-static bool same_class(const fl_gpu *a, const fl_gpu *b, bool pooled)
+/* GPUs that may share a class sort next to each other: by model, node, MIG
+ * mode and canonical layout (pooled: model and mode only: for the drain
+ * count an idle GPU's instances do not matter, destroying idle ones drains
+ * nothing, nor does its node without gangs). A GPU with running work, or on
+ * a model with MPS demand (its MPS rows are per GPU), is a class alone. */
+typedef struct {
+    const model *M;
+    const bool *alone;
+} class_sort;
+
+static int class_key_cmp(const void *pa, const void *pb, void *vctx)
 {
-    /* For the drain count an idle GPU's instances do not matter (destroying
-     * idle ones drains nothing), nor does its node without gangs: pooled,
-     * idle GPUs differ only by model and MIG mode. */
-    if (pooled)
-        return a->model == b->model && a->mig_enabled == b->mig_enabled;
-    if (a->model != b->model || a->node != b->node || a->mig_enabled != b->mig_enabled)
-        return false;
-    return layout_equal(&a->layout, &b->layout);
+    const class_sort *cs = vctx;
+    unsigned a = *(const unsigned *)pa, b = *(const unsigned *)pb;
+    if (cs->alone[a] || cs->alone[b])
+        return cs->alone[a] != cs->alone[b] ? (cs->alone[a] ? 1 : -1) : (a > b) - (a < b);
+    const fl_gpu *x = &cs->M->in->fleet->gpus[a], *y = &cs->M->in->fleet->gpus[b];
+    int kx = model_of(cs->M->in, x->model), ky = model_of(cs->M->in, y->model);
+    if (kx != ky)
+        return kx < ky ? -1 : 1;
+    if (x->mig_enabled != y->mig_enabled)
+        return x->mig_enabled ? 1 : -1;
+    if (!cs->M->in->pooled) {
+        if (x->node != y->node)
+            return x->node < y->node ? -1 : 1;
+        mig_layout lx = x->layout, ly = y->layout;
+        layout_sort(&lx);
+        layout_sort(&ly);
+        if (lx.n != ly.n)
+            return lx.n < ly.n ? -1 : 1;
+        int r = memcmp(lx.gi, ly.gi, lx.n * sizeof lx.gi[0]);
+        if (r)
+            return r;
+    }
+    return (a > b) - (a < b);
 }
 
 static int make_classes(model *M)
@@ -417,22 +441,36 @@ static int make_classes(model *M)
     const fl_fleet *f = M->in->fleet;
     M->cls = calloc(f->n_gpus + PK_MAX_MODELS + 1, sizeof *M->cls);
     unsigned *members = calloc(f->n_gpus + 1, sizeof *members);
-    if (!M->cls || !members) {
-        free(members);
+    bool *alone = calloc(f->n_gpus + 1, sizeof *alone);
+    M->members = members;
+    if (!M->cls || !members || !alone) {
+        free(alone);
         return -1;
     }
-    /* members[] is carved into per-class runs: GPUs of one class are
-     * gathered by a stable pass per class (fleets here are small) */
-    bool *done = calloc(f->n_gpus + 1, sizeof *done);
-    if (!done) {
-        free(members);
-        return -1;
-    }
-    unsigned used = 0;
     for (unsigned g = 0; g < f->n_gpus; g++) {
-        if (done[g])
-            continue;
+        members[g] = g;
+        alone[g] = gpu_busy(&f->gpus[g]) || M->mps_demand[model_of(M->in, f->gpus[g].model)];
+    }
+    /* O(n log n): a fleet of tens of thousands of GPUs reaches here before
+     * the column cap sends it to the greedy search */
+    class_sort cs = {.M = M, .alone = alone};
+    qsort_r(members, f->n_gpus, sizeof *members, class_key_cmp, &cs);
+    for (unsigned i = 0; i < f->n_gpus; i++) {
+        unsigned g = members[i];
         const fl_gpu *fg = &f->gpus[g];
+        gclass *prev = M->ncls ? &M->cls[M->ncls - 1] : NULL;
+        bool join = prev && !alone[g] && !alone[prev->first_gpu];
+        if (join) {
+            /* sorted, so a GPU with the class's key follows its class */
+            const fl_gpu *x = &f->gpus[prev->first_gpu];
+            join = model_of(M->in, x->model) == model_of(M->in, fg->model) &&
+                   x->mig_enabled == fg->mig_enabled &&
+                   (M->in->pooled || (x->node == fg->node && layout_equal(&x->layout, &fg->layout)));
+        }
+        if (join) {
+            prev->size++;
+            continue;
+        }
         int k = model_of(M->in, fg->model);
         gclass *gc = &M->cls[M->ncls++];
         gc->first_gpu = g;
@@ -442,18 +480,10 @@ static int make_classes(model *M)
             *bl = (fl_gpu){.model = fg->model, .mig_enabled = fg->mig_enabled};
             gc->rep = bl;
         }
-        gc->members = &members[used];
-        gc->members[gc->size++] = g;
-        done[g] = true;
-        bool alone = gpu_busy(fg) || M->mps_demand[k];
-        for (unsigned h = g + 1; h < f->n_gpus && !alone; h++)
-            if (!done[h] && !gpu_busy(&f->gpus[h]) && same_class(fg, &f->gpus[h], M->in->pooled)) {
-                gc->members[gc->size++] = h;
-                done[h] = true;
-            }
-        used += gc->size;
+        gc->members = &members[i];
+        gc->size = 1;
     }
-    free(done);
+    free(alone);
     for (unsigned k = 0; k < PK_MAX_MODELS; k++)
         M->pool_cls[k] = -1;
     if (M->in->pooled) /* one pool per model with busy GPUs */
@@ -909,8 +939,7 @@ int rpm_solve(const rpm_input *in, rpm_result *out, mig_error *e)
 oom:
     rc = mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
 done:
-    if (M.cls && M.ncls)
-        free(M.cls[0].members);
+    free(M.members);
     free(M.cls);
     free(M.meta);
     free(M.row_cls);
