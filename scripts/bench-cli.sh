@@ -57,6 +57,8 @@ echo "|---|---|---|---|---|---|"
 row "plan, 100,000 instances on 48,000 GPUs" "$MIGCTL" plan -w "$T/p100k/workloads.yaml" -f "$T/p100k/fleet.yaml"
 row "plan, 1,000,000 instances on 409,600 GPUs" "$MIGCTL" plan -w "$T/p1m/workloads.yaml" -f "$T/p1m/fleet.yaml"
 row "plan --add, 1,000 arrivals on 1,000 running GPUs" "$MIGCTL" plan --add "$T/r1k/arrivals.yaml" -f "$T/r1k/fleet.yaml"
+row "plan --add, 100,000 arrivals on 48,000 free GPUs" "$MIGCTL" plan --add "$T/p100k/workloads.yaml" -f "$T/p100k/fleet.yaml"
+row "replan, 100,000 instances on 48,000 free GPUs" "$MIGCTL" replan -w "$T/p100k/workloads.yaml" -f "$T/p100k/fleet.yaml"
 row "replan, 5,000 workloads on 1,000 running GPUs" "$MIGCTL" replan -w "$T/r1k/workloads.yaml" -f "$T/r1k/fleet.yaml"
 row "replan, 3,300 workloads on 1,000 GPUs, drains needed" "$MIGCTL" replan -w "$T/r1kd/workloads.yaml" -f "$T/r1kd/fleet.yaml"
 for r in r64a r64b r64c; do
