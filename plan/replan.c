@@ -1719,7 +1719,12 @@ static int exact_plan(const wl_file *demand, const fl_fleet *fleet, const rp_opt
                         .time_limit = opt->time_limit, .max_columns = opt->max_columns,
                         .stage1_zero = stage1_zero};
         int mrc = rpm_solve(&in, &r, e);
-        bool whole_plan_fails = mrc == 0 && r.feasible && r.stage1_proven && r.unplaced > 0;
+        /* proven, or the best found in time: either way a plan that leaves
+         * work unplaced moves none */
+        bool whole_plan_fails = mrc == 0 && r.feasible && r.unplaced > 0;
+        /* the rule is optimal only where it is known that nothing places
+         * everything */
+        bool fails_proven = whole_plan_fails && r.stage1_proven;
         if (whole_plan_fails) {
             /* The demand cannot be placed entirely, drains or not: move no
              * running work for a plan that fails anyway; place what fits. */
@@ -1735,12 +1740,16 @@ static int exact_plan(const wl_file *demand, const fl_fleet *fleet, const rp_opt
                 rc = finish(&c, &t, e);
             if (rc == 0) {
                 *solved = true;
-                p.method = r.proven ? "exact" : "milp";
-                p.drain_bound = whole_plan_fails ? p.n_drained : r.drain_bound;
+
+                /* a drain bound means something only for plans placing
+                 * everything */
+                p.drain_bound = whole_plan_fails || p.unplaced ? 0 : r.drain_bound;
                 if (p.drain_bound > p.n_drained)
                     p.drain_bound = p.n_drained;
-                p.drains_optimal = r.stage1_proven || p.n_drained == p.drain_bound;
-                p.optimal = r.proven;
+                p.drains_optimal = !p.unplaced ? r.stage1_proven || p.n_drained == p.drain_bound
+                                               : p.n_drained == 0;
+                p.optimal = r.proven && (!whole_plan_fails || fails_proven);
+                p.method = p.optimal ? "exact" : "milp";
             }
         }
     }
