@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "apply/reconcile.h"
+#include "model/profile_order.h"
 #include "model/layout.h"
 
 /* ------------------------------------------------------------ classes */
@@ -295,21 +296,12 @@ static void search_init(search *s, const mig_gpu_state *g, const mig_desired_gpu
         for (unsigned k = 0; k < s->n_class; k++)
             if (s->cur_pos[i] >= 0)
                 price_keep(s, &g->gi[i], &s->cls[k], &s->fix[i][k]);
-    /* Biggest profiles first, for the tie-break score. */
-    const mig_model *m = s->m;
-    s->n_order = m->n_profiles;
-    for (unsigned i = 0; i < m->n_profiles; i++)
-        s->order[i] = (unsigned char)i;
-    for (unsigned i = 1; i < m->n_profiles; i++)
-        for (unsigned j = i; j > 0; j--) {
-            const mig_gi_profile *a = &m->profiles[s->order[j - 1]], *b = &m->profiles[s->order[j]];
-            if (!(b->memory_slices > a->memory_slices ||
-                  (b->memory_slices == a->memory_slices && b->compute_slices > a->compute_slices)))
-                break;
-            unsigned char t = s->order[j];
-            s->order[j] = s->order[j - 1];
-            s->order[j - 1] = t;
-        }
+    /* Biggest profiles first, for the tie-break score: the one definition
+     * the planner uses too (model/profile_order.h). */
+    unsigned order[MIG_MAX_PROFILES];
+    s->n_order = mig_profiles_largest_first(s->m, false, order);
+    for (unsigned i = 0; i < s->n_order; i++)
+        s->order[i] = (unsigned char)order[i];
 }
 
 /* ------------------------------------------------------------ ops */

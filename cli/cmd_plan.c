@@ -9,7 +9,6 @@
  * takes it, or the fleet is full); 2 bad input; 3 backend error (--live).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,84 +170,260 @@ json_t *plan_decisions_json(const wl_file *wf, const adv_decision *d, unsigned n
 
 /* ---------------------------------------------------------------- plan */
 
-/* The workloads on GPU g, by slice (MIG) or as a list (whole/MPS). */
-static void slice_workloads(const pk_plan *p, unsigned g, json_t *slices, char *line, size_t len)
+/* The instances of each GPU as linked lists, built once in O(instances):
+ * head[g] is the first instance on GPU g, next[i] the one after i (-1 ends),
+ * in instance order. Printing per GPU then costs what that GPU holds, so the
+ * whole output is linear (a scan of every instance per GPU was quadratic). */
+typedef struct {
+    int *head, *next;
+} gpu_lists;
+
+static int gpu_lists_build(const pk_plan *p, gpu_lists *gl)
+{
+    gl->head = malloc((p->fleet->n_gpus + 1) * sizeof *gl->head);
+    gl->next = malloc((p->n_inst + 1) * sizeof *gl->next);
+    if (!gl->head || !gl->next) {
+        free(gl->head);
+        free(gl->next);
+        return -1;
+    }
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++)
+        gl->head[g] = -1;
+    for (unsigned i = p->n_inst; i-- > 0;)
+        if (p->inst[i].gpu >= 0) {
+            gl->next[i] = gl->head[p->inst[i].gpu];
+            gl->head[p->inst[i].gpu] = (int)i;
+        }
+    return 0;
+}
+
+static void gpu_lists_free(gpu_lists *gl)
+{
+    free(gl->head);
+    free(gl->next);
+}
+
+/* Append text to line (cut at len - 1, always terminated); the text path
+ * formats a million instances, so plain copies rather than printf. */
+static size_t cat(char *line, size_t u, size_t len, const char *t)
+{
+    size_t n = strlen(t);
+    if (u + n >= len)
+        n = u < len - 1 ? len - 1 - u : 0;
+    memcpy(line + u, t, n);
+    line[u + n] = 0;
+    return u + n;
+}
+
+static size_t cat_uint(char *line, size_t u, size_t len, unsigned v)
+{
+    char buf[16];
+    int n = 15;
+    buf[n] = 0;
+    do
+        buf[--n] = (char)('0' + v % 10);
+    while ((v /= 10));
+    return cat(line, u, len, buf + n);
+}
+
+/* The workloads on GPU g as one line: by slice (MIG) or as a list. */
+static void slice_workloads(const pk_plan *p, const gpu_lists *gl, unsigned g, char *line,
+                            size_t len)
 {
     size_t u = 0;
     line[0] = 0;
     const mig_model *m = p->fleet->gpus[g].model;
-    for (unsigned i = 0; i < p->n_inst; i++) {
+    for (int i = gl->head[g]; i >= 0; i = gl->next[i]) {
         const pk_instance *in = &p->inst[i];
-        if (in->gpu != (int)g)
-            continue;
         const wl_workload *w = &p->wf->items[in->workload];
-        char where[MIG_NAME_LEN + 8] = "";
+        if (u)
+            u = cat(line, u, len, "  ");
         if (in->gi >= 0) {
             const mig_gi_place *x = &p->gpus[g].layout.gi[in->gi];
-            snprintf(where, sizeof where, "%s@%u", m->profiles[x->profile].name, x->start);
+            u = cat(line, u, len, m->profiles[x->profile].name);
+            u = cat(line, u, len, "@");
+            u = cat_uint(line, u, len, x->start);
+            u = cat(line, u, len, " ");
         }
-        if (slices) {
-            json_t *o = json_pack("{s:s, s:I}", "workload", w->name, "replica",
-                                  (json_int_t)in->replica);
-            if (in->part)
-                json_object_set_new(o, "part", json_integer(in->part));
-            if (where[0])
-                json_object_set_new(o, "placement", json_string(where));
-            json_array_append_new(slices, o);
+        u = cat(line, u, len, w->name);
+        u = cat(line, u, len, "#");
+        u = cat_uint(line, u, len, in->replica);
+        if (in->part || w->gpus > 1) {
+            u = cat(line, u, len, " (GPU ");
+            u = cat_uint(line, u, len, in->part + 1);
+            u = cat(line, u, len, " of ");
+            u = cat_uint(line, u, len, w->gpus);
+            u = cat(line, u, len, ")");
         }
-        if (u < len)
-            u += (size_t)snprintf(line + u, len - u, "%s%s%s%s#%u", u ? "  " : "", where,
-                                  where[0] ? " " : "", w->name, in->replica);
-        if (in->part && u < len)
-            u += (size_t)snprintf(line + u, len - u, " (GPU %u of %u)", in->part + 1, w->gpus);
-        else if (!in->part && w->gpus > 1 && u < len)
-            u += (size_t)snprintf(line + u, len - u, " (GPU 1 of %u)", w->gpus);
     }
 }
 
-static json_t *plan_json(const pk_plan *p)
+/* ---- plan --json, streamed ----
+ * A fleet plan has as many objects as instances (a million is a supported
+ * size): building a jansson tree for it costs several times the plan's own
+ * memory and most of the time, so the big arrays are written straight to
+ * the stream; the small parts (utilisation, decisions) still go through
+ * jansson. Same fields, same order as docs/planner.md lists them. */
+
+static void put_str(FILE *o, const char *s)
 {
+    putc('"', o);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            putc('\\', o);
+            putc(*c, o);
+        } else if (*c < 0x20) {
+            fprintf(o, "\\u%04x", *c);
+        } else {
+            putc(*c, o);
+        }
+    }
+    putc('"', o);
+}
+
+static void put_uint(FILE *o, unsigned long long v)
+{
+    char buf[24];
+    int n = 0;
+    do
+        buf[n++] = (char)('0' + v % 10);
+    while ((v /= 10));
+    while (n)
+        putc(buf[--n], o);
+}
+
+static void put_key(FILE *o, const char *k)
+{
+    put_str(o, k);
+    fputs(": ", o);
+}
+
+static void put_json(FILE *o, json_t *v, size_t flags)
+{
+    char *t = json_dumps(v, flags);
+    if (t)
+        fputs(t, o);
+    free(t);
+    json_decref(v);
+}
+
+static int plan_json_write(FILE *o, const pk_plan *p)
+{
+    gpu_lists gl;
+    if (gpu_lists_build(p, &gl) < 0)
+        return -1;
     unsigned stranded_c = p->compute_total - p->compute_used,
              stranded_m = p->memory_total - p->memory_used;
-    json_t *o = json_pack(
-        "{s:I, s:I, s:b, s:I, s:I, s:I, s:I}", "gpus_used", (json_int_t)p->gpus_used,
-        "lower_bound", (json_int_t)p->lower_bound, "optimal", p->exact, "one_per_gpu",
-        (json_int_t)p->one_per_gpu, "gpus_saved",
-        (json_int_t)(p->one_per_gpu > p->gpus_used ? p->one_per_gpu - p->gpus_used : 0),
-        "unplaced", (json_int_t)p->unplaced, "fleet_gpus", (json_int_t)p->fleet->n_gpus);
-    json_object_set_new(
-        o, "utilisation",
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mig_gpus", (json_int_t)p->mig_gpus,
-                  "compute_slices_used", (json_int_t)p->compute_used, "compute_slices",
-                  (json_int_t)p->compute_total, "memory_slices_used", (json_int_t)p->memory_used,
-                  "memory_slices", (json_int_t)p->memory_total, "stranded_compute_slices",
-                  (json_int_t)stranded_c, "stranded_memory_slices", (json_int_t)stranded_m));
-    json_object_set_new(o, "decisions", plan_decisions_json(p->wf, p->decisions, p->n_models));
-    json_t *gpus = json_array();
-    for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
-        if (p->gpus[g].use == PK_GPU_FREE)
-            continue;
-        json_t *go = plan_gpu_json(p->fleet, p->gpus, g);
-        json_t *sl = json_array();
-        char line[16];
-        slice_workloads(p, g, sl, line, sizeof line);
-        json_object_set_new(go, "workloads", sl);
-        json_array_append_new(gpus, go);
+    const struct {
+        const char *k;
+        unsigned long long v;
+    } head[] = {{"gpus_used", p->gpus_used}, {"lower_bound", p->lower_bound}};
+    fputs("{\n", o);
+    for (unsigned i = 0; i < 2; i++) {
+        fputs("  ", o);
+        put_key(o, head[i].k);
+        put_uint(o, head[i].v);
+        fputs(",\n", o);
     }
-    json_object_set_new(o, "gpus", gpus);
-    json_t *un = json_array();
+    fputs("  \"optimal\": ", o);
+    fputs(p->exact ? "true" : "false", o);
+    fputs(",\n  \"one_per_gpu\": ", o);
+    put_uint(o, p->one_per_gpu);
+    fputs(",\n  \"gpus_saved\": ", o);
+    put_uint(o, p->one_per_gpu > p->gpus_used ? p->one_per_gpu - p->gpus_used : 0);
+    fputs(",\n  \"unplaced\": ", o);
+    put_uint(o, p->unplaced);
+    fputs(",\n  \"fleet_gpus\": ", o);
+    put_uint(o, p->fleet->n_gpus);
+    fputs(",\n  \"utilisation\": ", o);
+    put_json(o,
+             json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mig_gpus", (json_int_t)p->mig_gpus,
+                       "compute_slices_used", (json_int_t)p->compute_used, "compute_slices",
+                       (json_int_t)p->compute_total, "memory_slices_used",
+                       (json_int_t)p->memory_used, "memory_slices", (json_int_t)p->memory_total,
+                       "stranded_compute_slices", (json_int_t)stranded_c,
+                       "stranded_memory_slices", (json_int_t)stranded_m),
+             JSON_PRESERVE_ORDER);
+    fputs(",\n  \"decisions\": ", o);
+    put_json(o, plan_decisions_json(p->wf, p->decisions, p->n_models),
+             JSON_PRESERVE_ORDER | JSON_INDENT(2));
+    fputs(",\n  \"gpus\": [", o);
+    bool first = true;
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
+        const pk_gpu *pg = &p->gpus[g];
+        if (pg->use == PK_GPU_FREE)
+            continue;
+        const fl_gpu *fg = &p->fleet->gpus[g];
+        const mig_model *m = fg->model;
+        fputs(first ? "\n    {" : ",\n    {", o);
+        first = false;
+        put_key(o, "node");
+        put_str(o, p->fleet->nodes[fg->node].name);
+        fputs(", \"index\": ", o);
+        put_uint(o, fg->index);
+        fputs(", \"model\": ", o);
+        put_str(o, m->name);
+        fputs(", \"use\": ", o);
+        put_str(o, use_name(pg->use));
+        fputs(", \"layout\": [", o);
+        if (pg->use == PK_GPU_MIG) {
+            char names[MIG_MAX_GI][MIG_NAME_LEN + 4];
+            unsigned n = pack_layout_names(m, &pg->layout, names);
+            for (unsigned i = 0; i < n; i++) {
+                if (i)
+                    fputs(", ", o);
+                put_str(o, names[i]);
+            }
+        }
+        putc(']', o);
+        if (pg->use == PK_GPU_MPS)
+            fprintf(o, ", \"mps\": {\"compute\": %.17g, \"memory\": %.17g, \"clients\": %u}",
+                    pg->mps_compute, pg->mps_memory, pg->mps_clients);
+        fputs(", \"workloads\": [", o);
+        for (int i = gl.head[g], k = 0; i >= 0; i = gl.next[i], k++) {
+            const pk_instance *in = &p->inst[i];
+            fputs(k ? ", {" : "{", o);
+            put_key(o, "workload");
+            put_str(o, p->wf->items[in->workload].name);
+            fputs(", \"replica\": ", o);
+            put_uint(o, in->replica);
+            if (in->part) {
+                fputs(", \"part\": ", o);
+                put_uint(o, in->part);
+            }
+            if (in->gi >= 0) {
+                const mig_gi_place *x = &pg->layout.gi[in->gi];
+                fputs(", \"placement\": \"", o);
+                fputs(m->profiles[x->profile].name, o);
+                putc('@', o);
+                put_uint(o, x->start);
+                putc('"', o);
+            }
+            putc('}', o);
+        }
+        fputs("]}", o);
+    }
+    fputs(first ? "],\n" : "\n  ],\n", o);
+    fputs("  \"unplaced_instances\": [", o);
+    first = true;
     for (unsigned i = 0; i < p->n_inst; i++)
-        if (p->inst[i].gpu < 0 && p->inst[i].part == 0)
-            json_array_append_new(un, json_pack("{s:s, s:I, s:s}", "workload",
-                                                p->wf->items[p->inst[i].workload].name, "replica",
-                                                (json_int_t)p->inst[i].replica, "why",
-                                                p->inst[i].model < 0 ? "no GPU model can take it"
-                                                                     : "the fleet is full"));
-    json_object_set_new(o, "unplaced_instances", un);
-    return o;
+        if (p->inst[i].gpu < 0 && p->inst[i].part == 0) {
+            fputs(first ? "\n    {" : ",\n    {", o);
+            first = false;
+            put_key(o, "workload");
+            put_str(o, p->wf->items[p->inst[i].workload].name);
+            fputs(", \"replica\": ", o);
+            put_uint(o, p->inst[i].replica);
+            fputs(", \"why\": ", o);
+            put_str(o, p->inst[i].model < 0 ? "no GPU model can take it" : "the fleet is full");
+            putc('}', o);
+        }
+    fputs(first ? "]\n}\n" : "\n  ]\n}\n", o);
+    gpu_lists_free(&gl);
+    return 0;
 }
 
-static void plan_text(const pk_plan *p)
+static int plan_text(const pk_plan *p)
 {
     plan_print_decisions(p->wf, p->decisions, p->n_models);
     unsigned saved = p->one_per_gpu > p->gpus_used ? p->one_per_gpu - p->gpus_used : 0;
@@ -264,17 +439,34 @@ static void plan_text(const pk_plan *p)
         printf("  NOT PLACED: %u instance%s (%u that no GPU model can take)\n", p->unplaced,
                p->unplaced == 1 ? "" : "s", p->unplaceable);
     printf("\nGPUs\n");
+    gpu_lists gl;
+    if (gpu_lists_build(p, &gl) < 0)
+        return -1;
     for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
         const pk_gpu *pg = &p->gpus[g];
         if (pg->use == PK_GPU_FREE)
             continue;
         const fl_gpu *fg = &p->fleet->gpus[g];
         char line[4096];
-        slice_workloads(p, g, NULL, line, sizeof line);
+        slice_workloads(p, &gl, g, line, sizeof line);
         const char *what = pg->use == PK_GPU_MIG ? "" : pg->use == PK_GPU_WHOLE ? "whole GPU, MIG off: " : "MPS, MIG off: ";
-        printf("  %s/%-3u %-17s %s%s\n", p->fleet->nodes[fg->node].name, fg->index,
-               fg->model->name, what, line);
+        /* "  node/idx model layout": fputs, not printf, for a million lines */
+        char idx[16];
+        size_t u = cat_uint(idx, 0, sizeof idx, fg->index);
+        while (u < 3)
+            idx[u++] = ' ';
+        idx[u] = 0;
+        fputs("  ", stdout);
+        fputs(p->fleet->nodes[fg->node].name, stdout);
+        putchar('/');
+        fputs(idx, stdout);
+        printf(" %-17s ", fg->model->name);
+        fputs(what, stdout);
+        fputs(line, stdout);
+        putchar('\n');
     }
+    gpu_lists_free(&gl);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- add */
@@ -341,74 +533,29 @@ static void add_text(const rp_plan *p)
 
 int cmd_plan(int argc, char **argv, cli_globals *g)
 {
-    static const struct option opts[] = {
-        {"workloads", required_argument, NULL, 'w'}, {"fleet", required_argument, NULL, 'f'},
-        {"add", required_argument, NULL, 'a'},       {"live", no_argument, NULL, 'L'},
-        {"json", no_argument, NULL, 'j'},            {"emit-config", required_argument, NULL, 'E'},
-        {"help", no_argument, NULL, 'h'},            {"emit-k8s", no_argument, NULL, 'K'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *wpath = NULL, *fpath = NULL, *apath = NULL, *emit = NULL;
-    bool live = false, json = false, k8s = false;
-    int c;
-    cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, ":w:f:a:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w': wpath = optarg; break;
-        case 'f': fpath = optarg; break;
-        case 'a': apath = optarg; break;
-        case 'L': live = true; break;
-        case 'j': json = true; break;
-        case 'E': emit = optarg; break;
-        case 'K': k8s = true; break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_option_error("plan", c, argv);
-        }
-    }
-    if (k8s && !emit)
-        return cli_usage_error("plan", "--emit-k8s needs --emit-config DIR");
-    if (optind < argc)
-        return cli_usage_error("plan", "unexpected argument '%s'", argv[optind]);
-    if (!!wpath + !!apath != 1)
-        return cli_usage_error("plan", "give -w WORKLOADS or --add ARRIVALS (one of them)");
-    if (!!fpath + live != 1)
-        return cli_usage_error("plan", "give -f FLEET or --live (one of them)");
-    if (fpath && strcmp(fpath, "-") == 0 && strcmp(wpath ? wpath : apath, "-") == 0)
-        return cli_usage_error("plan", "only one of %s and -f can read standard input ('-')",
-                               wpath ? "-w" : "--add");
-    mig_error e = {0};
+    plan_args a;
+    int rc;
+    if (plan_parse_args("plan", argc, argv, true, usage, &a, &rc) < 0)
+        return rc;
+    if (a.time_limit)
+        return cli_usage_error("plan", "--time-limit is for replan (plan is exact or bounded "
+                                       "without a search)");
     wl_file wf;
     fl_fleet fleet;
-    if (wl_parse_file(wpath ? wpath : apath, &wf, &e) < 0)
-        return cli_report("plan", &e);
-    if (plan_load_fleet(g, "plan", fpath, live, &fleet, &e) < 0) {
-        wl_free(&wf);
-        return cli_report("plan", &e);
-    }
-    if (wl_check_profiles(&wf, &e) < 0) { /* a profile no model has: a typo */
-        fl_free(&fleet);
-        wl_free(&wf);
-        return cli_report("plan", &e);
-    }
-    int rc = 0;
-    if (wpath) {
+    if (plan_load_inputs(g, "plan", &a, &wf, &fleet, &rc) < 0)
+        return rc;
+    mig_error e = {0};
+    if (a.wpath) {
         pk_plan p;
         if (pack_plan(&wf, &fleet, &p, &e) < 0) {
             rc = cli_report("plan", &e);
         } else {
-            if (json) {
-                json_t *o = plan_json(&p);
-                json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                printf("\n");
-                json_decref(o);
-            } else {
-                plan_text(&p);
-            }
-            if (emit && ((k8s && k8s_emit(&fleet, p.gpus, emit, &e) < 0) ||
-                         plan_emit_configs("plan", &fleet, p.gpus, emit, &e) < 0))
+            if (a.json ? plan_json_write(stdout, &p) < 0 : plan_text(&p) < 0) {
+                mig_fail(&e, MIG_ERR_SYSTEM, "out of memory");
                 rc = cli_report("plan", &e);
-            else if (p.unplaced)
-                rc = 1;
+            } else {
+                rc = plan_finish_output("plan", NULL, &a, &fleet, p.gpus, p.unplaced);
+            }
             pk_plan_free(&p);
         }
     } else {
@@ -416,19 +563,12 @@ int cmd_plan(int argc, char **argv, cli_globals *g)
         if (replan_add(&wf, &fleet, &p, &e) < 0) {
             rc = cli_report("plan", &e);
         } else {
-            if (json) {
-                json_t *o = add_json(&p);
-                json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                printf("\n");
-                json_decref(o);
-            } else {
+            json_t *o = NULL;
+            if (a.json)
+                o = add_json(&p);
+            else
                 add_text(&p);
-            }
-            if (emit && ((k8s && k8s_emit(&fleet, p.after, emit, &e) < 0) ||
-                         plan_emit_configs("plan", &fleet, p.after, emit, &e) < 0))
-                rc = cli_report("plan", &e);
-            else if (p.unplaced)
-                rc = 1;
+            rc = plan_finish_output("plan", o, &a, &fleet, p.after, p.unplaced);
             rp_plan_free(&p);
         }
     }

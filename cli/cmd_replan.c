@@ -9,9 +9,9 @@
  * Exit: 0 planned with everything placed, 1 some instance cannot be placed
  * even with drains, 2 bad input, 3 backend error.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -27,11 +27,12 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: migctl replan -w WORKLOADS (-f FLEET | --live) [--json] [--emit-config DIR]\n\n"
-            "Replan a running fleet for new demand with the fewest drains. WORKLOADS is the whole\n"
-            "demand; busy instances labelled with a workload in the fleet file count towards it.\n"
-            "New instances go into free slots and idle instances first (no drain); GPUs are\n"
-            "drained only when that is not enough, those with the least running work first.\n"
+            "usage: migctl replan -w WORKLOADS (-f FLEET | --live) [--json] [--emit-config DIR]\n"
+            "                     [--time-limit SEC]\n\n"
+            "Replan a running fleet for new demand: fewest GPUs drained, then the least running\n"
+            "work moved (compute slices), then the fewest operations, solved exactly (a MILP,\n"
+            "CBC) and printed with a lower bound on drains. WORKLOADS is the whole demand;\n"
+            "busy instances labelled with a workload in the fleet file count towards it.\n"
             "A GPU is drained when a busy instance on it is destroyed or moved, or its MIG mode\n"
             "flips. Prints the GPUs and nodes to drain, the workloads affected and the\n"
             "operations per GPU.\n\n"
@@ -47,6 +48,8 @@ static void usage(FILE *out)
             "      --emit-config DIR write DIR/<node>.yaml (the layouts after the plan)\n"
             "      --emit-k8s        with --emit-config: also the GPU Operator's ConfigMap and the\n"
             "                        nvidia.com/mig.config label per node (docs/kubernetes.md)\n"
+            "      --time-limit SEC  time for each exact search (default 5); past it, the best\n"
+            "                        plan found and its gap to the drain lower bound\n"
             "  -h, --help            this help\n\n"
             "Exit: 0 planned, 1 some instance cannot be placed, 2 bad input, 3 backend error.\n");
 }
@@ -68,6 +71,21 @@ static void where_text(const rp_plan *p, const rp_place *x, char *buf, size_t le
     }
 }
 
+/* The operations of each GPU as a range of p->ops: replan emits them GPU by
+ * GPU in fleet order, so first[g] .. first[g + 1] are GPU g's. Printing
+ * then costs the operations once, not once per changed GPU. */
+static unsigned *op_ranges(const rp_plan *p)
+{
+    unsigned *first = calloc(p->fleet->n_gpus + 2, sizeof *first);
+    if (!first)
+        return NULL;
+    for (unsigned k = 0; k < p->n_ops; k++)
+        first[p->ops[k].gpu + 1]++;
+    for (unsigned g = 0; g < p->fleet->n_gpus; g++)
+        first[g + 1] += first[g];
+    return first;
+}
+
 static json_t *replan_json(const rp_plan *p)
 {
     json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "gpus_drained",
@@ -77,6 +95,12 @@ static json_t *replan_json(const rp_plan *p)
                           (json_int_t)p->created, "destroyed", (json_int_t)p->destroyed,
                           "reused", (json_int_t)p->reused, "already_running",
                           (json_int_t)p->satisfied, "unplaced", (json_int_t)p->unplaced);
+    json_object_set_new(o, "drain_lower_bound", json_integer(p->drain_bound));
+    json_object_set_new(o, "drain_gap", json_integer(p->n_drained - p->drain_bound));
+    json_object_set_new(o, "drains_optimal", json_boolean(p->drains_optimal));
+    json_object_set_new(o, "moved_slices", json_integer(p->moved_slices));
+    json_object_set_new(o, "optimal", json_boolean(p->optimal));
+    json_object_set_new(o, "method", json_string(p->method));
     json_t *dg = json_array(), *dn = json_array(), *aff = json_array();
     char nm[128];
     for (unsigned g = 0; g < p->fleet->n_gpus; g++)
@@ -111,16 +135,15 @@ static json_t *replan_json(const rp_plan *p)
     }
     json_object_set_new(o, "placements", pl);
     json_t *gpus = json_array();
-    for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
+    unsigned *first = op_ranges(p);
+    for (unsigned g = 0; first && g < p->fleet->n_gpus; g++) {
         if (!p->changed[g])
             continue;
         json_t *go = plan_gpu_json(p->fleet, p->after, g);
         json_object_set_new(go, "drained", json_boolean(p->drained[g]));
         json_t *ops = json_array();
-        for (unsigned k = 0; k < p->n_ops; k++) {
+        for (unsigned k = first[g]; k < first[g + 1]; k++) {
             const rp_op *op = &p->ops[k];
-            if (op->gpu != g)
-                continue;
             json_t *oo = json_pack("{s:s}", "op", op->op);
             if (!strcmp(op->op, "set-mode"))
                 json_object_set_new(oo, "mig_enabled", json_boolean(op->enable));
@@ -133,7 +156,12 @@ static json_t *replan_json(const rp_plan *p)
         json_object_set_new(go, "ops", ops);
         json_array_append_new(gpus, go);
     }
+    free(first);
     json_object_set_new(o, "gpus", gpus);
+    if (!first) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -146,7 +174,7 @@ static void draw_state(const mig_model *m, bool mig, const mig_layout *l, const 
         draw_layout(stdout, m, l, color);
 }
 
-static void replan_text(const rp_plan *p, bool color)
+static int replan_text(const rp_plan *p, bool color)
 {
     plan_print_decisions(p->wf, p->decisions, p->n_models);
     char nm[128];
@@ -159,6 +187,15 @@ static void replan_text(const rp_plan *p, bool color)
             first = 0;
         }
     printf("\n");
+    printf("Drain lower bound: %u%s; running work moved: %u compute slice%s%s\n", p->drain_bound,
+           p->drains_optimal ? " (drains optimal)" : "", p->moved_slices,
+           p->moved_slices == 1 ? "" : "s",
+           p->optimal ? "; plan optimal (drains, then moved work, then operations)"
+           : !strcmp(p->method, "greedy") ? "; greedy search (fleet too large for the exact model)"
+           : !strcmp(p->method, "pooled")
+               ? "; pooled model (fleet too large for the exact model: moved work and operations "
+                 "not minimised)"
+               : "; exact search stopped at the time limit");
     if (p->n_affected) {
         printf("Running work affected (moved):\n");
         for (unsigned i = 0; i < p->n_affected; i++)
@@ -181,15 +218,16 @@ static void replan_text(const rp_plan *p, bool color)
     }
     printf("\nOperations: %u (%u created, %u destroyed, %u mode changes)\n", p->n_ops, p->created,
            p->destroyed, p->n_mode_changes);
+    unsigned *first = op_ranges(p);
+    if (!first)
+        return -1;
     for (unsigned g = 0; g < p->fleet->n_gpus; g++) {
         if (!p->changed[g])
             continue;
         gpu_name(p, g, nm, sizeof nm);
         printf("  %s%s:", nm, p->drained[g] ? " (drain)" : "");
-        for (unsigned k = 0; k < p->n_ops; k++) {
+        for (unsigned k = first[g]; k < first[g + 1]; k++) {
             const rp_op *op = &p->ops[k];
-            if (op->gpu != g)
-                continue;
             if (!strcmp(op->op, "set-mode"))
                 printf(" set-mode %s;", op->enable ? "on" : "off");
             else
@@ -200,74 +238,33 @@ static void replan_text(const rp_plan *p, bool color)
         draw_state(fg->model, fg->mig_enabled, &fg->layout, "before", color);
         draw_state(fg->model, p->after[g].use == PK_GPU_MIG, &p->after[g].layout, "after", color);
     }
+    free(first);
+    return 0;
 }
 
 int cmd_replan(int argc, char **argv, cli_globals *g)
 {
-    static const struct option opts[] = {
-        {"workloads", required_argument, NULL, 'w'}, {"fleet", required_argument, NULL, 'f'},
-        {"live", no_argument, NULL, 'L'},            {"json", no_argument, NULL, 'j'},
-        {"emit-config", required_argument, NULL, 'E'}, {"help", no_argument, NULL, 'h'},
-        {"emit-k8s", no_argument, NULL, 'K'},          {NULL, 0, NULL, 0},
-    };
-    const char *wpath = NULL, *fpath = NULL, *emit = NULL;
-    bool live = false, json = false, k8s = false;
-    int c;
-    cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, ":w:f:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w': wpath = optarg; break;
-        case 'f': fpath = optarg; break;
-        case 'L': live = true; break;
-        case 'j': json = true; break;
-        case 'E': emit = optarg; break;
-        case 'K': k8s = true; break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_option_error("replan", c, argv);
-        }
-    }
-    if (k8s && !emit)
-        return cli_usage_error("replan", "--emit-k8s needs --emit-config DIR");
-    if (optind < argc)
-        return cli_usage_error("replan", "unexpected argument '%s'", argv[optind]);
-    if (!wpath)
-        return cli_usage_error("replan", "give -w WORKLOADS");
-    if (!!fpath + live != 1)
-        return cli_usage_error("replan", "give -f FLEET or --live (one of them)");
-    if (fpath && strcmp(fpath, "-") == 0 && strcmp(wpath, "-") == 0)
-        return cli_usage_error("replan", "only one of -w and -f can read standard input ('-')");
-    mig_error e = {0};
+    plan_args a;
+    int rc;
+    if (plan_parse_args("replan", argc, argv, false, usage, &a, &rc) < 0)
+        return rc;
     wl_file wf;
     fl_fleet fleet;
-    if (wl_parse_file(wpath, &wf, &e) < 0)
-        return cli_report("replan", &e);
-    if (plan_load_fleet(g, "replan", fpath, live, &fleet, &e) < 0) {
-        wl_free(&wf);
-        return cli_report("replan", &e);
-    }
-    if (wl_check_profiles(&wf, &e) < 0) { /* a profile no model has: a typo */
-        fl_free(&fleet);
-        wl_free(&wf);
-        return cli_report("replan", &e);
-    }
+    if (plan_load_inputs(g, "replan", &a, &wf, &fleet, &rc) < 0)
+        return rc;
+    mig_error e = {0};
     rp_plan p;
-    int rc = 0;
-    if (replan_plan(&wf, &fleet, &p, &e) < 0) {
+    rp_options opt = {.time_limit = a.time_limit};
+    if (replan_plan_opts(&wf, &fleet, &opt, &p, &e) < 0) {
         rc = cli_report("replan", &e);
     } else {
-        if (json) {
-            json_t *o = replan_json(&p);
-            json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            printf("\n");
-            json_decref(o);
-        } else {
-            replan_text(&p, g->color);
-        }
-        if (emit && ((k8s && k8s_emit(&fleet, p.after, emit, &e) < 0) ||
-                     plan_emit_configs("replan", &fleet, p.after, emit, &e) < 0))
+        json_t *o = NULL;
+        if (a.json ? !(o = replan_json(&p)) : replan_text(&p, g->color) < 0) {
+            mig_fail(&e, MIG_ERR_SYSTEM, "out of memory");
             rc = cli_report("replan", &e);
-        else if (p.unplaced)
-            rc = 1;
+        } else {
+            rc = plan_finish_output("replan", o, &a, &fleet, p.after, p.unplaced);
+        }
         rp_plan_free(&p);
     }
     fl_free(&fleet);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "config/yamldoc.h"
 #include "model/profile_name.h"
+#include "util/strset.h"
 
 /* ---------------------------------------------------------------- YAML */
 
@@ -201,7 +203,7 @@ static int parse_workload_key(yd_doc *y, const char *k, const yaml_node_t *v, wl
     if (!strcmp(k, "replicas"))
         return yd_uint(y, v, "replicas", 1000000, &w->replicas);
     if (!strcmp(k, "gpus")) {
-        if (yd_uint(y, v, "gpus", 64, &w->gpus) < 0)
+        if (yd_uint(y, v, "gpus", WL_MAX_GPUS, &w->gpus) < 0)
             return -1;
         return w->gpus ? 0 : yd_fail(y, v, "gpus: at least 1");
     }
@@ -313,6 +315,7 @@ static int wl_parse_doc(yd_doc *d, const char *path, wl_file *out)
         goto done;
     }
     unsigned long long instances = 0;
+    strset names = {0}; /* duplicates in one pass: a file may hold 100,000 names */
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *it = yd_node(d, list->data.sequence.items.start[i]);
         if (parse_workload(d, it, &out->items[i]) < 0)
@@ -326,16 +329,24 @@ static int wl_parse_doc(yd_doc *d, const char *path, wl_file *out)
                             "workloads); expected a fleet-sized demand", WL_MAX_INSTANCES);
             goto done;
         }
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(out->items[j].name, out->items[i].name)) {
-                yd_fail(d, it, "workload name '%s' used twice (first at line %u); expected "
-                                "each name once", out->items[i].name, out->items[j].line);
-                goto done;
-            }
+        const char *seen;
+        int added = strset_add(&names, out->items[i].name, &seen);
+        if (added < 0) {
+            yd_nomem(d);
+            goto done;
+        }
+        if (!added) {
+            const wl_workload *first =
+                (const wl_workload *)(const void *)(seen - offsetof(wl_workload, name));
+            yd_fail(d, it, "workload name '%s' used twice (first at line %u); expected "
+                           "each name once", out->items[i].name, first->line);
+            goto done;
+        }
         out->n++;
     }
     rc = 0;
 done:
+    strset_free(&names);
     if (rc < 0)
         wl_free(out);
     return rc;
@@ -546,7 +557,8 @@ static int fleet_push(fl_fleet *f, const fl_gpu *g, unsigned *cap, mig_error *e)
     return 0;
 }
 
-static int parse_node(yd_doc *y, const yaml_node_t *map, fl_fleet *f, unsigned *cap)
+static int parse_node(yd_doc *y, const yaml_node_t *map, fl_fleet *f, strset *names,
+                      unsigned *cap)
 {
     if (want_map(y, map, "a node") < 0)
         return -1;
@@ -571,9 +583,11 @@ static int parse_node(yd_doc *y, const yaml_node_t *map, fl_fleet *f, unsigned *
     }
     if (!nd->name[0])
         return yd_fail(y, map, "a node needs a name");
-    for (unsigned i = 0; i < f->n_nodes; i++)
-        if (!strcmp(f->nodes[i].name, nd->name))
-            return yd_fail(y, map, "node name '%s' used twice", nd->name);
+    int added = strset_add(names, nd->name, NULL); /* f->nodes never moves: pointers hold */
+    if (added < 0)
+        return yd_nomem(y);
+    if (!added)
+        return yd_fail(y, map, "node name '%s' used twice", nd->name);
     if (!gl)
         return yd_fail(y, map, "node '%s' needs gpus:", nd->name);
     if (yd_want_list(y, gl, "gpus", "a list of GPU entries") < 0)
@@ -612,9 +626,13 @@ static int fl_parse_doc(yd_doc *y, const char *path, fl_fleet *out)
     out->path = strdup(path);
     if (!out->nodes || !out->path)
         return yd_nomem(y);
+    strset names = {0};
     for (size_t i = 0; i < n; i++)
-        if (parse_node(y, yd_node(y, list->data.sequence.items.start[i]), out, &cap) < 0)
+        if (parse_node(y, yd_node(y, list->data.sequence.items.start[i]), out, &names, &cap) < 0) {
+            strset_free(&names);
             return -1;
+        }
+    strset_free(&names);
     if (!out->n_gpus)
         return yd_fail(y, list, "the fleet has no GPUs; expected at least one GPU entry");
     return 0;

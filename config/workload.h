@@ -43,6 +43,9 @@
 #include "util/err.h"
 
 #define WL_NAME_LEN 64
+/* Whole GPUs one replica may ask for (`gpus:`); the planner sizes its gang
+ * arrays by it. */
+#define WL_MAX_GPUS 64
 #define WL_MAX_TPUT 16
 #define WL_MAX_INSTANCES 2000000 /* all workloads of a file together */
 #define FL_MAX_GPUS 65536        /* all GPUs of a fleet file together */

@@ -27,6 +27,8 @@
 #ifndef MIGCTL_ENGINE_ADVISE_H
 #define MIGCTL_ENGINE_ADVISE_H
 
+#include <stddef.h>
+
 #include "config/workload.h"
 #include "model/catalogue.h"
 
@@ -48,6 +50,14 @@ typedef struct {
 /* Decide one workload on one model. Never fails: an impossible case is an
  * ADV_UNPLACED decision with its reason. */
 void advise_one(const wl_workload *w, const mig_model *m, adv_decision *out);
+
+/* The decision matrix's one accessor: decision of workload w on model k in
+ * a matrix laid out as advise_all fills it. */
+static inline const adv_decision *adv_at(const adv_decision *d, unsigned n_models, unsigned w,
+                                         unsigned k)
+{
+    return &d[(size_t)w * n_models + k];
+}
 
 /* Decisions for every workload on every model: out[w * n_models + m]. */
 void advise_all(const wl_file *wf, const mig_model *const *models, unsigned n_models,

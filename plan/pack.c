@@ -9,6 +9,7 @@
  * was built with layout_fits, so it is valid for its model.
  */
 #include "plan/pack.h"
+#include "model/profile_order.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,31 +18,9 @@
 
 /* ================================================================ fragmentation */
 
-/* Base profiles, largest first: the order capacities are compared in. */
-static unsigned frag_order(const mig_model *m, unsigned order[MIG_MAX_PROFILES])
-{
-    unsigned n = 0;
-    for (unsigned p = 0; p < m->n_profiles; p++)
-        if (m->profiles[p].attr == MIG_ATTR_NONE)
-            order[n++] = p;
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0; j--) {
-            const mig_gi_profile *a = &m->profiles[order[j - 1]], *b = &m->profiles[order[j]];
-            bool swap = b->compute_slices > a->compute_slices ||
-                        (b->compute_slices == a->compute_slices &&
-                         b->memory_slices > a->memory_slices);
-            if (!swap)
-                break;
-            unsigned t = order[j - 1];
-            order[j - 1] = order[j];
-            order[j] = t;
-        }
-    return n;
-}
-
 int pack_frag_cmp(const mig_model *m, const mig_layout *a, const mig_layout *b)
 {
-    unsigned order[MIG_MAX_PROFILES], n = frag_order(m, order);
+    unsigned order[MIG_MAX_PROFILES], n = mig_profiles_largest_first(m, true, order);
     for (unsigned i = 0; i < n; i++) {
         unsigned ra = layout_remaining(m, a, order[i]), rb = layout_remaining(m, b, order[i]);
         if (ra != rb)
@@ -783,7 +762,7 @@ int pack_model_index(const pk_plan *p, const mig_model *m)
 
 static const adv_decision *dec(const pk_plan *p, unsigned w, unsigned k)
 {
-    return &p->decisions[w * p->n_models + k];
+    return adv_at(p->decisions, p->n_models, w, k);
 }
 
 static double cost_of(const adv_decision *d)
@@ -1003,32 +982,24 @@ static bool take_gang(pk_plan *p, const mig_model *m, unsigned g, int *out)
     return false;
 }
 
-static int place_model(pk_plan *p, const choice_state *cs, unsigned k, mig_error *e)
+/* place_model's four jobs, each at its seam: whole GPUs and gangs (and
+ * the demand the other steps take), MIG slices, MPS bins, and whether the
+ * model's part is proven optimal. */
+
+/* Whole-GPU replicas of model k onto free GPUs (gangs on one node); count
+ * the MIG demand per profile and collect the MPS instances into idx. */
+static void place_whole(pk_plan *p, unsigned k, gpu_pool *pool,
+                        unsigned demand[MIG_MAX_PROFILES], unsigned *idx, unsigned *n_mps)
 {
     const mig_model *m = p->models[k];
-    unsigned K = p->n_models;
-    gpu_pool pool = {.gpus = calloc(p->fleet->n_gpus, sizeof(unsigned))};
-    unsigned *idx = calloc(p->n_inst + 1, sizeof *idx), *bin_of = calloc(p->n_inst + 1, sizeof *bin_of);
-    int rc = -1;
-    mps_bin *bins = NULL;
-    pk_solution sol = {0};
-    if (!pool.gpus || !idx || !bin_of) {
-        mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-        goto done;
-    }
-    for (unsigned i = 0; i < p->fleet->n_gpus; i++)
-        if (p->fleet->gpus[i].model == m)
-            pool.gpus[pool.n++] = i;
-    /* replicas of each workload sent here: the first on[w,k] not yet placed */
-    unsigned demand[MIG_MAX_PROFILES] = {0}, n_mps = 0;
     for (unsigned i = 0; i < p->n_inst; i++) {
         pk_instance *in = &p->inst[i];
         if (in->model != (int)k)
             continue;
         const adv_decision *d = dec(p, in->workload, k);
         if (d->kind == ADV_WHOLE && in->part == 0) {
-            int g[64];
-            bool ok = d->gpus > 1 ? take_gang(p, m, d->gpus, g) : (g[0] = pool_take(p, &pool)) >= 0;
+            int g[WL_MAX_GPUS];
+            bool ok = d->gpus > 1 ? take_gang(p, m, d->gpus, g) : (g[0] = pool_take(p, pool)) >= 0;
             for (unsigned j = 0; ok && j < d->gpus; j++) {
                 p->gpus[g[j]].use = PK_GPU_WHOLE;
                 in[j].gpu = g[j];
@@ -1036,20 +1007,23 @@ static int place_model(pk_plan *p, const choice_state *cs, unsigned k, mig_error
         } else if (d->kind == ADV_MIG) {
             demand[d->profile]++;
         } else if (d->kind == ADV_MPS) {
-            idx[n_mps++] = i;
+            idx[(*n_mps)++] = i;
         }
     }
-    if (pack_model(m, demand, &sol, e) < 0)
-        goto done;
-    /* MIG: expand configurations onto GPUs, then hand out slices in order */
+}
+
+/* The packed configurations onto free GPUs of the pool, and every MIG
+ * instance of model k its slice (in instance order per profile). */
+static void place_mig(pk_plan *p, unsigned k, gpu_pool *pool, const pk_solution *sol)
+{
     unsigned cursor[MIG_MAX_PROFILES] = {0};
-    for (unsigned c = 0; c < sol.n; c++)
-        for (unsigned r = 0; r < sol.items[c].count; r++) {
-            int g = pool_take(p, &pool);
+    for (unsigned c = 0; c < sol->n; c++)
+        for (unsigned r = 0; r < sol->items[c].count; r++) {
+            int g = pool_take(p, pool);
             if (g < 0)
-                break;
+                return;
             p->gpus[g].use = PK_GPU_MIG;
-            p->gpus[g].layout = sol.items[c].layout;
+            p->gpus[g].layout = sol->items[c].layout;
             const mig_layout *l = &p->gpus[g].layout;
             for (unsigned s = 0; s < l->n; s++) {
                 unsigned prof = l->gi[s].profile;
@@ -1065,23 +1039,27 @@ static int place_model(pk_plan *p, const choice_state *cs, unsigned k, mig_error
                 }
             }
         }
-    /* MPS */
-    long nb = mps_pack(p, idx, n_mps, bin_of, &bins);
-    if (nb < 0) {
-        mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-        goto done;
-    }
+}
+
+/* MPS instances idx[0..n) into bins, bins onto free GPUs; the bin count,
+ * or -1 (out of memory). */
+static long place_mps(pk_plan *p, unsigned k, gpu_pool *pool, unsigned *idx, unsigned n,
+                      unsigned *bin_of)
+{
+    mps_bin *bins = NULL;
+    long nb = mps_pack(p, idx, n, bin_of, &bins);
+    free(bins);
+    if (nb < 0)
+        return -1;
     int *bin_gpu = calloc((size_t)nb + 1, sizeof *bin_gpu);
-    if (!bin_gpu) {
-        mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-        goto done;
-    }
+    if (!bin_gpu)
+        return -1;
     for (long b = 0; b < nb; b++) {
-        bin_gpu[b] = pool_take(p, &pool);
+        bin_gpu[b] = pool_take(p, pool);
         if (bin_gpu[b] >= 0)
             p->gpus[bin_gpu[b]].use = PK_GPU_MPS;
     }
-    for (unsigned i = 0; i < n_mps; i++) {
+    for (unsigned i = 0; i < n; i++) {
         int g = bin_gpu[bin_of[i]];
         pk_instance *in = &p->inst[idx[i]];
         if (g < 0)
@@ -1093,21 +1071,51 @@ static int place_model(pk_plan *p, const choice_state *cs, unsigned k, mig_error
         p->gpus[g].mps_clients++;
     }
     free(bin_gpu);
+    return nb;
+}
+
+/* Is the MPS packing at its bound (summed shares, client cap)? */
+static bool mps_at_bound(const pk_plan *p, unsigned k, const unsigned *idx, unsigned n, long nb)
+{
     double mc = 0, mm = 0;
-    for (unsigned i = 0; i < n_mps; i++) {
+    for (unsigned i = 0; i < n; i++) {
         const adv_decision *d = dec(p, p->inst[idx[i]].workload, k);
         mc += d->compute_share;
         mm += d->memory_share;
     }
-    long mps_lb = (long)ceil(fmax(mc, mm) - 1e-9);
-    if ((long)ceil_div(n_mps, ADV_MPS_MAX_CLIENTS) > mps_lb)
-        mps_lb = (long)ceil_div(n_mps, ADV_MPS_MAX_CLIENTS);
-    p->exact = p->exact && sol.exact && nb == mps_lb;
-    (void)K;
-    (void)cs;
+    long lb = (long)ceil(fmax(mc, mm) - 1e-9);
+    if ((long)ceil_div(n, ADV_MPS_MAX_CLIENTS) > lb)
+        lb = (long)ceil_div(n, ADV_MPS_MAX_CLIENTS);
+    return nb == lb;
+}
+
+static int place_model(pk_plan *p, unsigned k, mig_error *e)
+{
+    const mig_model *m = p->models[k];
+    gpu_pool pool = {.gpus = calloc(p->fleet->n_gpus + 1, sizeof(unsigned))};
+    unsigned *idx = calloc(p->n_inst + 1, sizeof *idx), *bin_of = calloc(p->n_inst + 1, sizeof *bin_of);
+    int rc = -1;
+    pk_solution sol = {0};
+    if (!pool.gpus || !idx || !bin_of) {
+        mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+        goto done;
+    }
+    for (unsigned i = 0; i < p->fleet->n_gpus; i++)
+        if (p->fleet->gpus[i].model == m)
+            pool.gpus[pool.n++] = i;
+    unsigned demand[MIG_MAX_PROFILES] = {0}, n_mps = 0;
+    place_whole(p, k, &pool, demand, idx, &n_mps);
+    if (pack_model(m, demand, &sol, e) < 0)
+        goto done;
+    place_mig(p, k, &pool, &sol);
+    long nb = place_mps(p, k, &pool, idx, n_mps, bin_of);
+    if (nb < 0) {
+        mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+        goto done;
+    }
+    p->exact = p->exact && sol.exact && mps_at_bound(p, k, idx, n_mps, nb);
     rc = 0;
 done:
-    free(bins);
     pk_solution_free(&sol);
     free(pool.gpus);
     free(idx);
@@ -1247,7 +1255,7 @@ int pack_plan(const wl_file *wf, const fl_fleet *fleet, pk_plan *out, mig_error 
             any |= cs.on[w * out->n_models + k] > 0;
         used_models += any;
         if (any)
-            rc = place_model(out, &cs, k, e);
+            rc = place_model(out, k, e);
     }
     free(cs.on);
     free(cs.avail);
@@ -1255,12 +1263,18 @@ int pack_plan(const wl_file *wf, const fl_fleet *fleet, pk_plan *out, mig_error 
         pk_plan_free(out);
         return -1;
     }
+    /* On several models the per-model optima need not add up to the
+     * fleet's optimum, so the per-model proofs alone do not carry over ... */
     if (used_models > 1)
         out->exact = false;
     plan_stats(out);
     plan_bounds(out, e);
     if (out->exact && out->gpus_used < out->lower_bound)
         out->exact = false; /* cannot happen; keeps the claim honest */
+    /* ... but a plan that meets the fleet-wide lower bound is optimal
+     * whatever the fleet: no plan uses fewer GPUs than a valid bound. */
+    if (!out->unplaced && out->gpus_used == out->lower_bound)
+        out->exact = true;
     return 0;
 }
 

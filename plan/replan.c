@@ -20,6 +20,8 @@
  * that just changed, so a trial costs O(items x GPUs) comparisons.
  */
 #include "plan/replan.h"
+#include "plan/replan_milp.h"
+#include "model/profile_order.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -55,7 +57,7 @@ static const adv_decision *dec_of(const ctx *c, const item *it, unsigned k)
 {
     if (it->fixed_model >= 0)
         return (unsigned)it->fixed_model == k ? &it->fixed : NULL;
-    return &c->p->decisions[(unsigned)it->workload * c->p->n_models + k];
+    return adv_at(c->p->decisions, c->p->n_models, (unsigned)it->workload, k);
 }
 
 static int model_of(const rp_plan *p, const mig_model *m)
@@ -141,25 +143,6 @@ static int cmp_key(const int *a, const int *b)
     return 0;
 }
 
-static unsigned frag_profiles(const mig_model *m, unsigned order[MIG_MAX_PROFILES])
-{
-    unsigned n = 0;
-    for (unsigned p = 0; p < m->n_profiles; p++)
-        if (m->profiles[p].attr == MIG_ATTR_NONE)
-            order[n++] = p;
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0; j--) {
-            const mig_gi_profile *a = &m->profiles[order[j - 1]], *b = &m->profiles[order[j]];
-            if (!(b->compute_slices > a->compute_slices ||
-                  (b->compute_slices == a->compute_slices && b->memory_slices > a->memory_slices)))
-                break;
-            unsigned t = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = t;
-        }
-    return n;
-}
-
 /* Best way to add one GI of profile p to GPU g (smaller key = better). */
 static cand score_mig(const ctx *c, unsigned gi_fleet, const wgpu *w, unsigned p)
 {
@@ -176,7 +159,7 @@ static cand score_mig(const ctx *c, unsigned gi_fleet, const wgpu *w, unsigned p
             best.key[SCORE_LEN - 1] = (int)gi_fleet;
             return best;
         }
-    unsigned order[MIG_MAX_PROFILES], no = frag_profiles(m, order);
+    unsigned order[MIG_MAX_PROFILES], no = mig_profiles_largest_first(m, true, order);
     unsigned before[MIG_MAX_PROFILES];
     for (unsigned q = 0; q < no; q++)
         before[q] = layout_remaining(m, &w->layout, order[q]);
@@ -254,6 +237,8 @@ typedef struct {
     unsigned leftover;
     double left_share;    /* summed size of what found no place */
     unsigned repairs;     /* repair attempts in this trial */
+    struct pheap *heaps;  /* [model * MIG_MAX_PROFILES + profile], per trial */
+    bool heap_off;        /* a heap could not grow: scan every GPU instead */
 } trial;
 
 #define CACHE_BLANK 0x40000000u /* added to the versions of drained GPUs */
@@ -267,6 +252,115 @@ static const cand *cached(const ctx *c, trial *t, unsigned g, unsigned p)
         t->cache_ver[k] = key;
     }
     return &t->cache[k];
+}
+
+/* ---------------------------------------------------------------- best GPU per profile
+ * Each item takes the GPU whose score for its profile is least. Scanning
+ * every GPU per item made a trial O(items x GPUs); instead each (model,
+ * profile) keeps a binary heap of scores, built on first use in a trial. A
+ * GPU that changes gets its new scores pushed; entries of an older version
+ * are dropped when they reach the top. Scores end with the GPU index, so the
+ * heap's minimum is exactly the scan's. */
+
+typedef struct {
+    int key[SCORE_LEN];
+    unsigned g, ver;
+} hentry;
+
+struct pheap {
+    hentry *a;
+    unsigned n, cap;
+    bool built;
+};
+
+static int h_push(struct pheap *h, const hentry *e)
+{
+    if (h->n == h->cap) {
+        unsigned nc = h->cap ? h->cap * 2 : 64;
+        hentry *na = realloc(h->a, nc * sizeof *na);
+        if (!na)
+            return -1;
+        h->a = na;
+        h->cap = nc;
+    }
+    unsigned i = h->n++;
+    while (i && cmp_key(e->key, h->a[(i - 1) / 2].key) < 0) {
+        h->a[i] = h->a[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->a[i] = *e;
+    return 0;
+}
+
+static void h_pop(struct pheap *h)
+{
+    hentry last = h->a[--h->n];
+    unsigned i = 0;
+    for (;;) {
+        unsigned l = 2 * i + 1, m = i;
+        const hentry *mv = &last;
+        if (l < h->n && cmp_key(h->a[l].key, mv->key) < 0) {
+            m = l;
+            mv = &h->a[l];
+        }
+        if (l + 1 < h->n && cmp_key(h->a[l + 1].key, mv->key) < 0)
+            m = l + 1;
+        if (m == i)
+            break;
+        h->a[i] = h->a[m];
+        i = m;
+    }
+    if (h->n)
+        h->a[i] = last;
+}
+
+static void heap_push_gpu(const ctx *c, trial *t, struct pheap *h, unsigned g, unsigned p)
+{
+    const cand *cd = cached(c, t, g, p);
+    if (!cd->ok)
+        return;
+    hentry e = {.g = g, .ver = t->w[g].version};
+    memcpy(e.key, cd->key, sizeof e.key);
+    if (h_push(h, &e) < 0)
+        t->heap_off = true;
+}
+
+/* GPU g changed: its current scores into the heaps built for its model. */
+static void heap_touch(const ctx *c, trial *t, unsigned g)
+{
+    int k = model_of(c->p, c->p->fleet->gpus[g].model);
+    if (t->heap_off || k < 0 || c->in_d[g])
+        return;
+    for (unsigned p = 0; p < MIG_MAX_PROFILES; p++) {
+        struct pheap *h = &t->heaps[(unsigned)k * MIG_MAX_PROFILES + p];
+        if (h->built)
+            heap_push_gpu(c, t, h, g, p);
+    }
+}
+
+/* The GPU (not drained) of model k with the least score for profile p, and
+ * that score; -1 if none takes it. */
+static int heap_best(const ctx *c, trial *t, unsigned k, unsigned p, const cand **bc)
+{
+    const fl_fleet *f = c->p->fleet;
+    struct pheap *h = &t->heaps[k * MIG_MAX_PROFILES + p];
+    if (!h->built) {
+        h->built = true;
+        h->n = 0;
+        for (unsigned g = 0; g < f->n_gpus; g++)
+            if (!c->in_d[g] && f->gpus[g].model == c->p->models[k])
+                heap_push_gpu(c, t, h, g, p);
+    }
+    while (h->n) {
+        const hentry *top = &h->a[0];
+        if (top->ver != t->w[top->g].version) {
+            h_pop(h); /* superseded by a newer entry of the same GPU */
+            continue;
+        }
+        *bc = cached(c, t, top->g, p);
+        return (int)top->g;
+    }
+    return -1;
 }
 
 /* ---------------------------------------------------------------- repair */
@@ -469,6 +563,8 @@ static bool repair_lists(const ctx *c, trial *t, unsigned i, const unsigned *ks,
                         continue;
                     rebuild(c, t, g1, s1, p1, st1, a1);
                     rebuild(c, t, g2, s2, p2, st2, a2);
+                    heap_touch(c, t, g1);
+                    heap_touch(c, t, g2);
                     return true;
                 }
             }
@@ -501,7 +597,9 @@ static bool place_free(const ctx *c, trial *t, unsigned i)
         if (d->kind == ADV_MIG) {
             int best = -1;
             const cand *bc = NULL;
-            for (unsigned g = 0; g < f->n_gpus; g++) {
+            if (!t->heap_off)
+                best = heap_best(c, t, ks[a], (unsigned)d->profile, &bc);
+            for (unsigned g = 0; t->heap_off && g < f->n_gpus; g++) {
                 if (c->in_d[g] || f->gpus[g].model != m)
                     continue;
                 const cand *cd = cached(c, t, g, (unsigned)d->profile);
@@ -516,12 +614,13 @@ static bool place_free(const ctx *c, trial *t, unsigned i)
                 apply_mig(&t->w[best], &cd, (unsigned)d->profile, &gi);
                 t->item_gi[i] = t->w[best].layout.gi[gi].start; /* a start: indices shift */
                 t->item_gpu[i] = best;
+                heap_touch(c, t, (unsigned)best);
                 return true;
             }
         } else if (d->kind == ADV_WHOLE) {
             /* whole GPUs with MIG off and nothing on them, parts on one node */
             for (unsigned nd = 0; nd < f->n_nodes; nd++) {
-                int got[64];
+                int got[WL_MAX_GPUS];
                 unsigned n = 0;
                 for (unsigned j = 0; j < f->nodes[nd].n_gpus && n < it->parts; j++) {
                     unsigned g = f->nodes[nd].first_gpu + j;
@@ -579,7 +678,7 @@ static int take_blank_whole(const ctx *c, trial *t, const mig_model *m, unsigned
 {
     const fl_fleet *f = c->p->fleet;
     for (unsigned nd = 0; nd < f->n_nodes; nd++) {
-        int got[64];
+        int got[WL_MAX_GPUS];
         unsigned n = 0;
         for (unsigned j = 0; j < f->nodes[nd].n_gpus && n < parts; j++) {
             unsigned g = f->nodes[nd].first_gpu + j;
@@ -719,7 +818,7 @@ static int build_items(ctx *c, mig_error *e)
             if (!fg->busy[i])
                 continue;
             int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + i];
-            const adv_decision *d = w >= 0 ? &p->decisions[(unsigned)w * p->n_models + (unsigned)k] : NULL;
+            const adv_decision *d = w >= 0 ? adv_at(p->decisions, p->n_models, (unsigned)w, (unsigned)k) : NULL;
             bool counts = d && d->kind == ADV_MIG && d->profile == fg->layout.gi[i].profile &&
                           have[w] < p->wf->items[w].replicas;
             if (counts)
@@ -754,7 +853,7 @@ static int build_items(ctx *c, mig_error *e)
         }
         if (fg->whole_busy) {
             int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + MIG_MAX_GI];
-            const adv_decision *d = w >= 0 ? &p->decisions[(unsigned)w * p->n_models + (unsigned)k] : NULL;
+            const adv_decision *d = w >= 0 ? adv_at(p->decisions, p->n_models, (unsigned)w, (unsigned)k) : NULL;
             bool counts = d && (d->kind == ADV_WHOLE || d->kind == ADV_MPS) &&
                           p->wf->items[w].gpus == 1 && have[w] < p->wf->items[w].replicas;
             if (counts)
@@ -837,6 +936,11 @@ static int run_trial(ctx *c, trial *t, bool *ok, mig_error *e)
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
     }
     t->repairs = 0;
+    t->heap_off = false;
+    for (unsigned h = 0; h < c->p->n_models * MIG_MAX_PROFILES; h++) {
+        t->heaps[h].built = false;
+        t->heaps[h].n = 0;
+    }
     for (unsigned g = 0; g < f->n_gpus; g++)
         wgpu_reset(&t->w[g], &f->gpus[g], c->in_d[g]);
     /* A GPU that is not drained starts every trial in the same state
@@ -1052,8 +1156,13 @@ static int finish(ctx *c, trial *t, mig_error *e)
         bool back = it->moved && (it->origin_gi >= 0 ? stays(c, t, (unsigned)it->origin_gpu,
                                                              (unsigned)it->origin_gi)
                                                      : whole_stays(c, t, (unsigned)it->origin_gpu));
-        if (it->moved && !back)
+        if (it->moved && !back) {
             snprintf(p->affected[p->n_affected++], sizeof p->affected[0], "%s", it->label);
+            const fl_gpu *og = &f->gpus[it->origin_gpu];
+            p->moved_slices += it->origin_gi >= 0
+                                   ? og->model->profiles[og->layout.gi[it->origin_gi].profile].compute_slices
+                                   : og->model->compute_slices;
+        }
         if (back) {
             pl->moved = false;
             pl->kept = true;
@@ -1157,8 +1266,9 @@ static int setup(rp_plan *p, const wl_file *wf, const fl_fleet *f, ctx *c, trial
     t->w = calloc(f->n_gpus + 1, sizeof *t->w);
     t->cache = calloc((size_t)f->n_gpus * MIG_MAX_PROFILES + 1, sizeof *t->cache);
     t->cache_ver = calloc((size_t)f->n_gpus * MIG_MAX_PROFILES + 1, sizeof *t->cache_ver);
+    t->heaps = calloc((size_t)p->n_models * MIG_MAX_PROFILES + 1, sizeof *t->heaps);
     if (!p->decisions || !p->after || !p->drained || !p->changed || !c->in_d || !c->order ||
-        !t->w || !t->cache || !t->cache_ver)
+        !t->w || !t->cache || !t->cache_ver || !t->heaps)
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
     advise_all(wf, p->models, p->n_models, p->decisions);
     return label_index(c, e);
@@ -1175,6 +1285,9 @@ static void teardown(ctx *c, trial *t)
     free(t->cache_ver);
     free(t->item_gpu);
     free(t->item_gi);
+    for (unsigned h = 0; t->heaps && h < c->p->n_models * MIG_MAX_PROFILES; h++)
+        free(t->heaps[h].a);
+    free(t->heaps);
 }
 
 int replan_add(const wl_file *arrivals, const fl_fleet *fleet, rp_plan *out, mig_error *e)
@@ -1194,13 +1307,15 @@ int replan_add(const wl_file *arrivals, const fl_fleet *fleet, rp_plan *out, mig
     return rc;
 }
 
-int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+/* The greedy drain search on a set-up context; leaves the chosen trial in t. */
+static int greedy_run(ctx *c_, trial *t_, mig_error *e)
 {
-    ctx c;
-    trial t;
-    int rc = setup(out, demand, fleet, &c, &t, e);
+    ctx c = *c_;
+    trial t = *t_;
+    const fl_fleet *fleet = c.p->fleet;
+    int rc = 0;
     bool ok = false;
-    if (rc == 0) {
+    {
         for (unsigned g = 0; g < fleet->n_gpus; g++)
             c.order[c.n_order++] = g;
         qsort_r(c.order, c.n_order, sizeof *c.order, cmp_drain, (void *)fleet);
@@ -1284,12 +1399,515 @@ int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_
             break;
         rc = run_trial(&c, &t, &ok, e);
     }
+    *c_ = c;
+    *t_ = t;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- exact (MILP) */
+
+/* Per busy GI [g * (MIG_MAX_GI + 1) + i] (i = MIG_MAX_GI: the whole GPU): the
+ * workload whose running replica it is, or -1; the same rule build_items
+ * applies (a labelled instance of the workload's decided profile, while the
+ * workload has replicas left to count, in fleet order). */
+static int running_counts(const ctx *c, int **out, mig_error *e)
+{
+    const rp_plan *p = c->p;
+    const fl_fleet *f = p->fleet;
+    int *cw = malloc(((size_t)f->n_gpus * (MIG_MAX_GI + 1) + 1) * sizeof *cw);
+    unsigned *have = calloc(p->wf->n + 1, sizeof *have);
+    if (!cw || !have) {
+        free(cw);
+        free(have);
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    }
+    for (unsigned g = 0; g < f->n_gpus; g++) {
+        const fl_gpu *fg = &f->gpus[g];
+        int k = model_of(p, fg->model);
+        int *row = &cw[(size_t)g * (MIG_MAX_GI + 1)];
+        for (unsigned i = 0; i <= MIG_MAX_GI; i++)
+            row[i] = -1;
+        for (unsigned i = 0; i < fg->layout.n; i++) {
+            int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + i];
+            if (!fg->busy[i] || w < 0)
+                continue;
+            const adv_decision *d = adv_at(p->decisions, p->n_models, (unsigned)w, (unsigned)k);
+            if (d->kind == ADV_MIG && d->profile == fg->layout.gi[i].profile &&
+                have[w] < p->wf->items[w].replicas) {
+                have[w]++;
+                row[i] = w;
+            }
+        }
+        int w = c->label_w[(size_t)g * (MIG_MAX_GI + 1) + MIG_MAX_GI];
+        if (fg->whole_busy && w >= 0) {
+            const adv_decision *d = adv_at(p->decisions, p->n_models, (unsigned)w, (unsigned)k);
+            if ((d->kind == ADV_WHOLE || d->kind == ADV_MPS) && p->wf->items[w].gpus == 1 &&
+                have[w] < p->wf->items[w].replicas) {
+                have[w]++;
+                row[MIG_MAX_GI] = w;
+            }
+        }
+    }
+    free(have);
+    *out = cw;
+    return 0;
+}
+
+/* A free slot of profile prof on a GPU of model m in the final layouts
+ * (not taken by an item or by running work that stays), or -1. */
+static int free_slot(const ctx *c, const trial *t, const bool *taken, const mig_model *m,
+                     unsigned prof, unsigned *start)
+{
+    const fl_fleet *f = c->p->fleet;
+    for (unsigned g = 0; g < f->n_gpus; g++) {
+        if (f->gpus[g].model != m || t->w[g].use != PK_GPU_MIG)
+            continue;
+        const mig_layout *l = &t->w[g].layout;
+        for (unsigned j = 0; j < l->n; j++)
+            if (l->gi[j].profile == prof && !taken[(size_t)g * MIG_MAX_GI + j]) {
+                *start = l->gi[j].start;
+                return (int)g;
+            }
+    }
+    return -1;
+}
+
+static void take_slot(const trial *t, bool *taken, unsigned g, unsigned start)
+{
+    const mig_layout *l = &t->w[g].layout;
+    for (unsigned j = 0; j < l->n; j++)
+        if (l->gi[j].start == start)
+            taken[(size_t)g * MIG_MAX_GI + j] = true;
+}
+
+/* `parts` whole GPUs on node nd (final use whole, not yet given out, not the
+ * card of a job that stays); the first, or -1. */
+static int take_whole(const ctx *c, trial *t, bool *whole_taken, unsigned nd, const mig_model *m,
+                      unsigned parts)
+{
+    const fl_fleet *f = c->p->fleet;
+    int got[WL_MAX_GPUS];
+    unsigned n = 0;
+    for (unsigned j = 0; j < f->nodes[nd].n_gpus && n < parts && n < WL_MAX_GPUS; j++) {
+        unsigned g = f->nodes[nd].first_gpu + j;
+        bool stays_here = f->gpus[g].whole_busy && !c->in_d[g];
+        if (f->gpus[g].model == m && t->w[g].use == PK_GPU_WHOLE && !whole_taken[g] && !stays_here)
+            got[n++] = (int)g;
+    }
+    if (n < parts)
+        return -1;
+    for (unsigned j = 0; j < n; j++)
+        whole_taken[got[j]] = true;
+    return got[0];
+}
+
+/* Turn the MILP's GPU states and replica counts into a trial: the GPU
+ * states, the items of its drain set, and a slot for every item. */
+static int exact_apply(ctx *c, trial *t, const rpm_result *r, mig_error *e)
+{
+    rp_plan *p = c->p;
+    const fl_fleet *f = p->fleet;
+    unsigned G = f->n_gpus, K = p->n_models, N = f->n_nodes, W = p->wf->n;
+    for (unsigned g = 0; g < G; g++)
+        c->in_d[g] = r->gpus[g].drain_column;
+    if (build_items(c, e) < 0)
+        return -1;
+    free(t->item_gpu);
+    free(t->item_gi);
+    t->item_gpu = malloc((c->n_items + 1) * sizeof(int));
+    t->item_gi = malloc((c->n_items + 1) * sizeof(int));
+    bool *taken = calloc((size_t)G * MIG_MAX_GI + 1, sizeof *taken);
+    bool *whole_taken = calloc(G + 1, sizeof *whole_taken);
+    unsigned *mig_left = malloc(((size_t)W * K + 1) * sizeof *mig_left);
+    unsigned *whole_left = malloc(((size_t)W * N + 1) * sizeof *whole_left);
+    unsigned *mps_left = malloc(((size_t)W * G + 1) * sizeof *mps_left);
+    unsigned *fw_left = malloc(((size_t)K * N + 1) * sizeof *fw_left);
+    int rc = 0;
+    if (!t->item_gpu || !t->item_gi || !taken || !whole_taken || !mig_left || !whole_left ||
+        !mps_left || !fw_left) {
+        rc = mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+        goto done;
+    }
+    memcpy(mig_left, r->mig_repl, (size_t)W * K * sizeof *mig_left);
+    memcpy(whole_left, r->whole_repl, (size_t)W * N * sizeof *whole_left);
+    memcpy(mps_left, r->mps_repl, (size_t)W * G * sizeof *mps_left);
+    memcpy(fw_left, r->fixed_whole, (size_t)K * N * sizeof *fw_left);
+    /* GPU states */
+    for (unsigned g = 0; g < G; g++) {
+        const fl_gpu *fg = &f->gpus[g];
+        const rpm_gpu *st = &r->gpus[g];
+        wgpu *w = &t->w[g];
+        memset(w, 0, sizeof *w);
+        w->mig = st->mig;
+        w->use = st->use;
+        if (st->use == PK_GPU_MIG) {
+            w->layout = st->layout;
+            if (!w->layout.n)
+                w->use = PK_GPU_FREE;
+        }
+        for (unsigned j = 0; j < MIG_MAX_GI; j++)
+            w->orig[j] = -1;
+        for (unsigned i = 0; i < fg->layout.n; i++) {
+            bool kept = false;
+            for (unsigned j = 0; fg->mig_enabled && st->use == PK_GPU_MIG && j < w->layout.n; j++)
+                if (w->layout.gi[j].profile == fg->layout.gi[i].profile &&
+                    w->layout.gi[j].start == fg->layout.gi[i].start) {
+                    kept = true;
+                    if (!c->in_d[g])
+                        w->orig[j] = (int)i;
+                    if (!c->in_d[g] && fg->busy[i])
+                        taken[(size_t)g * MIG_MAX_GI + j] = true; /* running work stays */
+                }
+            w->destroyed[i] = !kept && !c->in_d[g];
+        }
+        w->version++;
+    }
+    for (unsigned k = 0; k < c->n_items; k++)
+        t->item_gpu[k] = t->item_gi[k] = -1;
+    /* running work of drained GPUs that stays at its place */
+    for (unsigned k = 0; k < c->n_items; k++) {
+        const item *it = &c->items[k];
+        if (!it->moved || it->origin_gi < 0)
+            continue;
+        unsigned g = (unsigned)it->origin_gpu;
+        const mig_gi_place *x = &f->gpus[g].layout.gi[it->origin_gi];
+        const mig_layout *l = &t->w[g].layout;
+        for (unsigned j = 0; t->w[g].use == PK_GPU_MIG && j < l->n; j++)
+            if (l->gi[j].profile == x->profile && l->gi[j].start == x->start &&
+                !taken[(size_t)g * MIG_MAX_GI + j]) {
+                taken[(size_t)g * MIG_MAX_GI + j] = true;
+                t->item_gpu[k] = (int)g;
+                t->item_gi[k] = x->start;
+            }
+    }
+    /* everything else by the MILP's counts */
+    for (unsigned k = 0; k < c->n_items; k++) {
+        const item *it = &c->items[k];
+        if (t->item_gpu[k] >= 0)
+            continue;
+        if (it->fixed_model >= 0) {
+            const mig_model *m = p->models[it->fixed_model];
+            if (it->fixed.kind == ADV_MIG) {
+                unsigned s;
+                int g = free_slot(c, t, taken, m, (unsigned)it->fixed.profile, &s);
+                if (g >= 0) {
+                    take_slot(t, taken, (unsigned)g, s);
+                    t->item_gpu[k] = g;
+                    t->item_gi[k] = (int)s;
+                }
+            } else {
+                for (unsigned nd = 0; nd < N && t->item_gpu[k] < 0; nd++) {
+                    unsigned q = (unsigned)it->fixed_model * N + (r->pooled ? 0 : nd);
+                    if (fw_left[q]) {
+                        int g = take_whole(c, t, whole_taken, nd, m, 1);
+                        if (g >= 0) {
+                            fw_left[q]--;
+                            t->item_gpu[k] = g;
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        unsigned w = (unsigned)it->workload;
+        for (unsigned mk = 0; mk < K && t->item_gpu[k] < 0; mk++) {
+            const adv_decision *d = adv_at(p->decisions, K, w, mk);
+            if (d->kind == ADV_MIG && mig_left[w * K + mk]) {
+                unsigned s;
+                int g = free_slot(c, t, taken, p->models[mk], (unsigned)d->profile, &s);
+                if (g >= 0) {
+                    mig_left[w * K + mk]--;
+                    take_slot(t, taken, (unsigned)g, s);
+                    t->item_gpu[k] = g;
+                    t->item_gi[k] = (int)s;
+                }
+            } else if (d->kind == ADV_WHOLE) {
+                for (unsigned nd = 0; nd < N && t->item_gpu[k] < 0; nd++) {
+                    unsigned q = w * N + (r->pooled ? 0 : nd); /* pooled: any node */
+                    if (whole_left[q]) {
+                        int g = take_whole(c, t, whole_taken, nd, p->models[mk], it->parts);
+                        if (g >= 0) {
+                            whole_left[q]--;
+                            t->item_gpu[k] = g;
+                        }
+                    }
+                }
+            } else if (d->kind == ADV_MPS) {
+                for (unsigned g = 0; g < G && t->item_gpu[k] < 0; g++)
+                    if (f->gpus[g].model == p->models[mk] && mps_left[(size_t)w * G + g] &&
+                        t->w[g].use == PK_GPU_MPS) {
+                        mps_left[(size_t)w * G + g]--;
+                        t->w[g].mps_c += d->compute_share;
+                        t->w[g].mps_m += d->memory_share;
+                        t->w[g].mps_n++;
+                        t->item_gpu[k] = (int)g;
+                    }
+            }
+        }
+    }
+    t->leftover = 0;
+    for (unsigned k = 0; k < c->n_items; k++)
+        t->leftover += t->item_gpu[k] < 0;
+done:
+    free(taken);
+    free(whole_taken);
+    free(mig_left);
+    free(whole_left);
+    free(mps_left);
+    free(fw_left);
+    return rc;
+}
+
+/* Is plan a better than b: fewer unplaced, drains, moved work, operations? */
+static bool plan_better(const rp_plan *a, const rp_plan *b)
+{
+    unsigned x[4] = {a->unplaced, a->n_drained, a->moved_slices, a->n_ops};
+    unsigned y[4] = {b->unplaced, b->n_drained, b->moved_slices, b->n_ops};
+    for (int i = 0; i < 4; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i];
+    return false;
+}
+
+/* The greedy plan; with drains false, only its first trial: everything that
+ * fits free slots and idle instances, nothing drained. */
+static int greedy_plan(const wl_file *demand, const fl_fleet *fleet, bool drains, rp_plan *out,
+                       mig_error *e)
+{
+    ctx c;
+    trial t;
+    int rc = setup(out, demand, fleet, &c, &t, e);
+    bool ok;
+    if (rc == 0)
+        rc = drains ? greedy_run(&c, &t, e) : run_trial(&c, &t, &ok, e);
     if (rc == 0)
         rc = finish(&c, &t, e);
     teardown(&c, &t);
-    if (rc < 0)
+    if (rc < 0) {
         rp_plan_free(out);
+        return rc;
+    }
+    out->method = "greedy";
+    out->drain_bound = 0;
+    out->drains_optimal = out->n_drained == 0 && !out->unplaced;
+    out->optimal = false;
+    return 0;
+}
+
+int replan_plan_greedy(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+{
+    return greedy_plan(demand, fleet, true, out, e);
+}
+
+/* The MILP plan into out; *solved false when the MILP was too large or found
+ * nothing in time (out is then untouched). */
+static int exact_plan(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
+                      bool stage1_zero, rp_plan *out, bool *solved, mig_error *e)
+{
+    ctx c;
+    trial t;
+    *solved = false;
+    rp_plan p;
+    int rc = setup(&p, demand, fleet, &c, &t, e);
+    int *counts = NULL;
+    rpm_result r = {0};
+    if (rc == 0)
+        rc = running_counts(&c, &counts, e);
+    if (rc == 0) {
+        rpm_input in = {.wf = demand, .fleet = fleet, .n_models = p.n_models,
+                        .models = p.models, .decisions = p.decisions, .counts_w = counts,
+                        .time_limit = opt->time_limit, .max_columns = opt->max_columns,
+                        .stage1_zero = stage1_zero};
+        int mrc = rpm_solve(&in, &r, e);
+        /* proven, or the best found in time: either way a plan that leaves
+         * work unplaced moves none */
+        bool whole_plan_fails = mrc == 0 && r.feasible && r.unplaced > 0;
+        /* the rule is optimal only where it is known that nothing places
+         * everything */
+        bool fails_proven = whole_plan_fails && r.stage1_proven;
+        if (whole_plan_fails) {
+            /* The demand cannot be placed entirely, drains or not: move no
+             * running work for a plan that fails anyway; place what fits. */
+            rpm_result_free(&r);
+            in.no_moves = true;
+            mrc = rpm_solve(&in, &r, e);
+        }
+        if (mrc < 0)
+            rc = -1;
+        else if (mrc == 0 && r.feasible) {
+            rc = exact_apply(&c, &t, &r, e);
+            if (rc == 0)
+                rc = finish(&c, &t, e);
+            if (rc == 0) {
+                *solved = true;
+
+                /* a drain bound means something only for plans placing
+                 * everything */
+                p.drain_bound = whole_plan_fails || p.unplaced ? 0 : r.drain_bound;
+                if (p.drain_bound > p.n_drained)
+                    p.drain_bound = p.n_drained;
+                p.drains_optimal = !p.unplaced ? r.stage1_proven || p.n_drained == p.drain_bound
+                                               : p.n_drained == 0;
+                p.optimal = r.proven && (!whole_plan_fails || fails_proven);
+                p.method = p.optimal ? "exact" : "milp";
+            }
+        }
+    }
+    rpm_result_free(&r);
+    free(counts);
+    teardown(&c, &t);
+    if (rc == 0 && *solved)
+        *out = p;
+    else
+        rp_plan_free(&p);
     return rc;
+}
+
+/* The pooled model (replan_milp.h), when the plan in hand is not proven: its
+ * drain count is the least possible, so it raises out's bound, and its plan
+ * (fewest drains; moved work and operations not minimised) replaces out's
+ * when better. Best effort: a model too large, or no solution in time,
+ * leaves out as it is. */
+static int pooled_plan(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
+                       rp_plan *out, mig_error *e)
+{
+    ctx c;
+    trial t;
+    rp_plan p;
+    int rc = setup(&p, demand, fleet, &c, &t, e);
+    int *counts = NULL;
+    rpm_result r = {0};
+    bool have = false;
+    unsigned bound = 0;
+    bool bound_ok = false;
+    if (rc == 0)
+        rc = running_counts(&c, &counts, e);
+    if (rc == 0) {
+        rpm_input in = {.wf = demand, .fleet = fleet, .n_models = p.n_models,
+                        .models = p.models, .decisions = p.decisions, .counts_w = counts,
+                        .time_limit = opt->time_limit, .max_columns = opt->max_columns,
+                        .pooled = true};
+        int mrc = rpm_solve(&in, &r, e);
+        if (mrc < 0)
+            rc = -1;
+        bound_ok = mrc == 0 && r.pooled && !r.unplaced;
+        bound = r.drain_bound;
+        if (mrc == 0 && r.feasible && r.gpus && !r.unplaced) {
+            rc = exact_apply(&c, &t, &r, e);
+            if (rc == 0)
+                rc = finish(&c, &t, e);
+            have = rc == 0;
+        }
+    }
+    rpm_result_free(&r);
+    free(counts);
+    teardown(&c, &t);
+    if (rc == 0 && have && plan_better(&p, out)) {
+        p.method = "pooled";
+        rp_plan_free(out);
+        *out = p;
+    } else {
+        rp_plan_free(&p);
+    }
+    if (rc == 0 && bound_ok && !out->unplaced) {
+        unsigned b = bound < out->n_drained ? bound : out->n_drained;
+        if (b > out->drain_bound)
+            out->drain_bound = b;
+        out->drains_optimal = out->n_drained == out->drain_bound;
+    }
+    return rc;
+}
+
+/* Does the greedy place everything with every GPU that could help drained?
+ * When it does not, the demand almost surely exceeds the fleet: the pooled
+ * model would spend its whole time limit proving how much is left over, and
+ * the greedy search's rule (nothing drained for a plan that fails) applies. */
+static int fits_all_drained(const wl_file *demand, const fl_fleet *fleet, bool *fits,
+                            mig_error *e)
+{
+    ctx c;
+    trial t;
+    rp_plan p;
+    int rc = setup(&p, demand, fleet, &c, &t, e);
+    if (rc == 0) {
+        for (unsigned g = 0; g < fleet->n_gpus; g++)
+            c.in_d[g] = drain_useful(&fleet->gpus[g]);
+        rc = run_trial(&c, &t, fits, e);
+    }
+    teardown(&c, &t);
+    rp_plan_free(&p);
+    return rc;
+}
+
+/* Keep the better of *best and *other (other is consumed); the larger drain
+ * bound holds for both. */
+static void keep_better(rp_plan *best, rp_plan *other)
+{
+    unsigned bound = best->drain_bound > other->drain_bound ? best->drain_bound : other->drain_bound;
+    if (plan_better(other, best)) {
+        rp_plan_free(best);
+        *best = *other;
+    } else {
+        rp_plan_free(other);
+    }
+    if (!best->unplaced) {
+        best->drain_bound = bound < best->n_drained ? bound : best->n_drained;
+        best->drains_optimal = best->drains_optimal || best->n_drained == best->drain_bound;
+    }
+}
+
+int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
+                     rp_plan *out, mig_error *e)
+{
+    rp_options o = opt ? *opt : (rp_options){0};
+    if (o.time_limit <= 0)
+        o.time_limit = RP_DEFAULT_TIME_LIMIT;
+    if (!o.max_columns)
+        o.max_columns = RP_DEFAULT_MAX_COLUMNS;
+    /* 1. Without drains, greedily (one pass): when everything fits, no plan
+     *    drains less, and the MILP's first stage is known to be 0. */
+    if (greedy_plan(demand, fleet, false, out, e) < 0)
+        return -1;
+    bool zero = !out->unplaced && !out->n_drained;
+    /* 2. The exact model, when it fits the size cap. */
+    if (!o.no_exact) {
+        rp_plan x;
+        bool solved;
+        if (exact_plan(demand, fleet, &o, zero, &x, &solved, e) < 0)
+            goto fail;
+        if (solved && x.optimal) {
+            rp_plan_free(out);
+            *out = x;
+            return 0;
+        }
+        if (solved)
+            keep_better(out, &x);
+    }
+    if (zero)
+        return 0; /* drains proven (0); moved work 0; operations not proven */
+    /* 3. Drains needed and not proven: the pooled model's plan (fewest
+     *    drains), then, if that left the drains unproven, the greedy drain
+     *    search. */
+    bool fits;
+    if (fits_all_drained(demand, fleet, &fits, e) < 0)
+        goto fail;
+    if (fits && pooled_plan(demand, fleet, &o, out, e) < 0)
+        goto fail;
+    if (!out->drains_optimal) {
+        rp_plan g;
+        if (greedy_plan(demand, fleet, true, &g, e) < 0)
+            goto fail;
+        keep_better(out, &g);
+    }
+    return 0;
+fail:
+    rp_plan_free(out);
+    return -1;
+}
+
+int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e)
+{
+    return replan_plan_opts(demand, fleet, NULL, out, e);
 }
 
 void rp_plan_free(rp_plan *p)

@@ -57,18 +57,43 @@ typedef struct {
     unsigned n_place;
     rp_place *place;                 /* new and moved instances */
     unsigned n_ops;
-    rp_op *ops;
+    rp_op *ops;                      /* grouped by GPU, in fleet GPU order */
     unsigned n_drained, n_nodes_drained, n_mode_changes;
     unsigned satisfied;              /* replicas already running (labelled busy instances) */
     unsigned reused, created, destroyed, unplaced;
     unsigned n_affected;
     char (*affected)[200]; /* running work on drained GPUs */
+    /* replan only: how good the plan is */
+    unsigned moved_slices;           /* running work moved or destroyed, in compute slices
+                                        (a whole-GPU job: the card's slices) */
+    unsigned drain_bound;            /* lower bound on drains of any plan placing everything */
+    bool drains_optimal;             /* n_drained equals a proven bound */
+    bool optimal;                    /* drains, then moved work, then operations proven minimal */
+    const char *method;              /* "exact" (MILP, proven), "milp" (time limit hit),
+                                        "pooled" (fewest drains from the pooled model; moved
+                                        work and operations not minimised), "greedy" */
 } rp_plan;
+
+typedef struct {
+    double time_limit;               /* seconds for the exact search (0: default) */
+    unsigned max_columns;            /* MILP size cap (0: default); above it, greedy */
+    bool no_exact;                   /* skip the per-GPU MILP: greedy plan, pooled bound
+                                        (what a fleet too large gets; for tests) */
+} rp_options;
+
+#define RP_DEFAULT_TIME_LIMIT 5.0
+#define RP_DEFAULT_MAX_COLUMNS 60000u
 
 /* `plan --add`: arrivals into free slots; nothing destroyed or moved. */
 int replan_add(const wl_file *arrivals, const fl_fleet *fleet, rp_plan *out, mig_error *e);
-/* `replan`: the whole demand, fewest drains then fewest operations. */
+/* `replan`: the whole demand; fewest drains, then least running work moved,
+ * then fewest operations (default options). */
 int replan_plan(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e);
+int replan_plan_opts(const wl_file *demand, const fl_fleet *fleet, const rp_options *opt,
+                     rp_plan *out, mig_error *e);
+/* The greedy drain search alone (no MILP): the fallback for large fleets,
+ * kept callable so tests can compare it with the exact plan. */
+int replan_plan_greedy(const wl_file *demand, const fl_fleet *fleet, rp_plan *out, mig_error *e);
 void rp_plan_free(rp_plan *p);
 
 /* Is node nd touched by a drain? */

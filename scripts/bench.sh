@@ -11,3 +11,5 @@ for b in build-release/bench/bench_*; do
   "$b" "$@"
   echo
 done
+echo "== migctl plan/replan, whole process (scripts/bench-cli.sh)"
+scripts/bench-cli.sh build-release/migctl build-release/bench/gen_inputs

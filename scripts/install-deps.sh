@@ -13,6 +13,8 @@ PACKAGES=(
   help2man dpkg-dev man-db zsh systemd  # the .deb: man pages, shlibdeps, and its checks
   prometheus curl tmux               # metrics tests: a real Prometheus, scrapes, top on a terminal
   libclang-rt-14-dev                 # libFuzzer and sanitizer runtimes for clang (CI's fuzz step)
+  coinor-libcbc-dev                  # replan MILP (CBC, EPL-2.0)
+  libglpk-dev                        # replan test oracle (GLPK, test only)
 )
 
 missing=()

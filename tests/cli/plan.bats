@@ -22,7 +22,7 @@ decision() { # JSON, workload -> "kind profile"
     [[ "$output" == *"--emit-config DIR"* ]]
     run "$MIGCTL" replan --help
     [ "$status" -eq 0 ]
-    [[ "$output" == *"fewest drains"* ]]
+    [[ "$output" == *"fewest GPUs drained"* ]]
 }
 
 @test "plan --json on an H100 node: decisions with reasons, layouts, bound" {
@@ -166,4 +166,78 @@ decision() { # JSON, workload -> "kind profile"
   run "$MIGCTL" plan -w "$f" -f "$MIGCTL_SOURCE_DIR/examples/fleet-h100.yaml"
   [ "$status" -eq 2 ]
   [[ "$output" == *"big.yaml:8:5: more than 2000000 instances"* ]]
+}
+
+# ---- issue 9: exact replan, bounds, "optimal" on mixed fleets
+
+@test "replan moves no running work when an idle GPU will do (four H100s, two busy)" {
+    D="$MIGCTL_SOURCE_DIR/tests/data/replan"
+    run -0 "$MIGCTL" replan -w "$D/workloads-jobs-big.yaml" -f "$D/fleet-four-h100.yaml" --json
+    [ "$(jq .gpus_drained <<<"$output")" -eq 1 ]
+    [ "$(jq .moved_slices <<<"$output")" -eq 0 ]
+    [ "$(jq '.affected | length' <<<"$output")" -eq 0 ]
+    [ "$(jq '.drain_gpus[0].index >= 2' <<<"$output")" = true ]   # an idle GPU, not 0 or 1
+    [ "$(jq .drain_lower_bound <<<"$output")" -eq 1 ]
+    [ "$(jq .optimal <<<"$output")" = true ]
+    [ "$(jq -r .method <<<"$output")" = exact ]
+    [ "$(jq .already_running <<<"$output")" -eq 2 ]
+    run -0 "$MIGCTL" replan -w "$D/workloads-jobs-big.yaml" -f "$D/fleet-four-h100.yaml"
+    [[ "$output" == *"Drain lower bound: 1 (drains optimal); running work moved: 0 compute slices; plan optimal"* ]]
+    [[ "$output" != *"Running work affected"* ]]
+}
+
+@test "replan switches idle GPUs to MIG off for whole-GPU jobs and moves nothing" {
+    D="$MIGCTL_SOURCE_DIR/tests/data/replan"
+    run -0 "$MIGCTL" replan -w "$D/workloads-job-two-whole.yaml" -f "$D/fleet-three-h100.yaml" --json
+    [ "$(jq .unplaced <<<"$output")" -eq 0 ]
+    [ "$(jq .gpus_drained <<<"$output")" -eq 2 ]
+    [ "$(jq -c '[.drain_gpus[].index]' <<<"$output")" = "[1,2]" ]
+    [ "$(jq .moved_slices <<<"$output")" -eq 0 ]
+    [ "$(jq .mode_changes <<<"$output")" -eq 2 ]
+    [ "$(jq .optimal <<<"$output")" = true ]
+    run -0 "$MIGCTL" replan -w "$D/workloads-job-one-whole.yaml" -f "$D/fleet-three-h100.yaml" --json
+    [ "$(jq .gpus_drained <<<"$output")" -eq 1 ]
+    [ "$(jq '.drain_gpus[0].index' <<<"$output")" -ne 0 ]   # not the busy GPU
+    [ "$(jq .moved_slices <<<"$output")" -eq 0 ]
+}
+
+@test "replan --live on 8 H100s with busy 3g on GPUs 0 and 1 drains idle GPUs only" {
+    "$MIGCTL" sim init --gpus 8xH100-SXM5-80GB >/dev/null
+    for i in 0 1 2 3 4 5 6 7; do "$MIGCTL" mode -i "$i" on >/dev/null; done
+    for i in 0 1; do
+        "$MIGCTL" create -i "$i" 3g.40gb@4 -C >/dev/null
+        "$MIGCTL" sim procs -i "$i" --gi 2 --start >/dev/null
+    done
+    printf 'workloads:\n  - {name: big, replicas: 2, memory: 70GiB, compute: 7/7}\n  - {name: small, replicas: 3, profile: 3g.40gb}\n' >"$BATS_TEST_TMPDIR/w.yaml"
+    run -0 "$MIGCTL" replan -w "$BATS_TEST_TMPDIR/w.yaml" --live --json
+    [ "$(jq .gpus_drained <<<"$output")" -eq 2 ]
+    [ "$(jq '[.drain_gpus[].index | select(. < 2)] | length' <<<"$output")" -eq 0 ]
+    [ "$(jq .moved_slices <<<"$output")" -eq 0 ]
+    [ "$(jq '.affected | length' <<<"$output")" -eq 0 ]
+    [ "$(jq .drain_lower_bound <<<"$output")" -eq 2 ]
+    [ "$(jq .optimal <<<"$output")" = true ]
+}
+
+@test "plan says optimal on a mixed fleet when it meets the bound" {
+    run -0 "$MIGCTL" plan -w "$EX/workloads-field-guide.yaml" -f "$EX/fleet-mixed.yaml" --json
+    [ "$(jq '.gpus_used == .lower_bound' <<<"$output")" = true ]
+    [ "$(jq .optimal <<<"$output")" = true ]
+    [ "$(jq '[.gpus[].model] | unique | length' <<<"$output")" -gt 1 ]
+    run -0 "$MIGCTL" plan -w "$EX/workloads-field-guide.yaml" -f "$EX/fleet-mixed.yaml"
+    [[ "$output" == *"lower bound 7 (optimal)"* ]]
+}
+
+@test "plan and replan share their options: unknown ones named, --time-limit checked" {
+    run -2 "$MIGCTL" plan -Z
+    [[ "$output" == *"unknown option '-Z'"* ]]
+    run -2 "$MIGCTL" replan -Z
+    [[ "$output" == *"unknown option '-Z'"* ]]
+    run -2 "$MIGCTL" replan --bogus -w x -f y
+    [[ "$output" == *"unknown option '--bogus'"* ]]
+    run -2 "$MIGCTL" replan -w "$EX/workloads-replan.yaml" -f "$EX/fleet-h100-running.yaml" --time-limit 0
+    [[ "$output" == *"--time-limit wants seconds"* ]]
+    run -2 "$MIGCTL" replan -w "$EX/workloads-replan.yaml" -f "$EX/fleet-h100-running.yaml" --add x
+    [[ "$output" == *"unknown option '--add'"* ]]
+    run -0 "$MIGCTL" replan -w "$EX/workloads-replan.yaml" -f "$EX/fleet-h100-running.yaml" --time-limit 2 --json
+    [ "$(jq .optimal <<<"$output")" = true ]
 }

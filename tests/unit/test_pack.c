@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -295,12 +296,75 @@ static void test_large_demand_exact_and_fast(void **state)
         demand[mig_profile_pos(m, mig_profile_by_name(m, names[i]))] = counts[i];
     pk_solution s;
     mig_error e = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(pack_model(m, demand, &s, &e), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     check_solution(m, demand, &s);
+    /* exact: the closed form claims the optimum (checked against a brute
+     * force on small demands elsewhere in this file) ... */
     assert_true(s.exact);
+    assert_true(s.gpus >= s.lower_bound);
     /* 8000 7g + 12000 4g each need a GPU; 15000 3g pair with 4g first */
     assert_true(s.gpus >= 8000 + 12000);
+    /* ... and at the compute bound here (239,000 slices / 7), so provably
+     * optimal by arithmetic alone, whatever the closed form did */
+    assert_int_equal(s.gpus, (8000 * 7 + 12000 * 4 + 15000 * 3 + 25000 * 2 + 40000 + 6) / 7);
+    /* fast: the closed form is O(number of 3g), about 0.1 ms here; 100 ms
+     * leaves room for sanitizers and a loaded machine, and still fails a
+     * per-instance search */
+    print_message("pack_model, 100000 instances: %.3f ms, %u GPUs\n", ms, s.gpus);
+    assert_true(ms < 100);
     pk_solution_free(&s);
+}
+
+/* The bound's strength, not only its validity: for random standard demands
+ * it must reach each of its terms (compute, memory, per-profile caps, and the
+ * structural n7 + max(n4, ceil((n3+n4)/2), ceil(n2/3), ceil(n1/7))), each
+ * computed here from the catalogue. A weakened term (2g per GPU over 4
+ * instead of 3, say) falls below one of them on some demand. */
+static void test_lower_bound_strength(void **state)
+{
+    (void)state;
+    const mig_model *m = mig_model_by_name("H100-SXM5-80GB");
+    const char *names[] = {"1g.10gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"};
+    const unsigned comp[] = {1, 2, 3, 4, 7}, mem[] = {1, 2, 4, 4, 8}, per[] = {7, 3, 2, 1, 1};
+    int pos[5];
+    for (int i = 0; i < 5; i++)
+        pos[i] = mig_profile_pos(m, mig_profile_by_name(m, names[i]));
+    unsigned seed = 31337, structural_decides = 0;
+    for (int t = 0; t < 2000; t++) {
+        unsigned demand[MIG_MAX_PROFILES] = {0}, n[5];
+        unsigned long c = 0, mm = 0, lb = 0;
+        for (int i = 0; i < 5; i++) {
+            seed = seed * 1103515245u + 12345u;
+            n[i] = (seed >> 16) % 9;
+            demand[pos[i]] = n[i];
+            c += n[i] * comp[i];
+            mm += n[i] * mem[i];
+            unsigned cap = (n[i] + per[i] - 1) / per[i];
+            lb = cap > lb ? cap : lb;
+        }
+        unsigned long lc = (c + 6) / 7, lm = (mm + 7) / 8;
+        unsigned long s = n[3];
+        unsigned long a = (n[2] + n[3] + 1) / 2, b = (n[1] + 2) / 3, d = (n[0] + 6) / 7;
+        s = a > s ? a : s;
+        s = b > s ? b : s;
+        s = d > s ? d : s;
+        unsigned long st = n[4] + s;
+        unsigned got = pack_lower_bound(m, demand);
+        assert_true(got >= lc && got >= lm && got >= lb && got >= st);
+        structural_decides += st > lc && st > lm && st > lb;
+    }
+    /* the structural term alone decides often enough to be tested */
+    assert_true(structural_decides > 100);
+    /* and a case where only the 2g term does: two 7g and seven 2g need
+     * 2 + ceil(7/3) = 5 GPUs; compute says 4, memory 4, caps 3 */
+    unsigned demand[MIG_MAX_PROFILES] = {0};
+    demand[pos[4]] = 2;
+    demand[pos[1]] = 7;
+    assert_int_equal(pack_lower_bound(m, demand), 5);
 }
 
 static void test_lower_bound_structural(void **state)
@@ -505,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_lp_bound),
         cmocka_unit_test(test_large_demand_exact_and_fast),
         cmocka_unit_test(test_lower_bound_structural),
+        cmocka_unit_test(test_lower_bound_strength),
         cmocka_unit_test(test_greedy_other_geometry_valid),
         cmocka_unit_test(test_baselines_never_beat_exact),
         cmocka_unit_test(test_fleet_field_guide),
