@@ -16,9 +16,7 @@
 
 #include "cli/cli.h"
 #include "cli/render.h"
-#include "config/workload_check.h"
 #include "cli/plan_output.h"
-#include "integrate/k8s/k8s.h"
 #include "config/workload.h"
 #include "plan/pack.h"
 #include "plan/replan.h"

@@ -304,6 +304,7 @@ int wl_parse_file(const char *path, wl_file *out, mig_error *e)
 static int wl_parse_doc(yd_doc *d, const char *path, wl_file *out)
 {
     int rc = -1;
+    strset names = {0}; /* duplicates in one pass: a file may hold 100,000 names */
     yaml_node_t *list;
     if (top_list(d, "workloads", &list) < 0)
         goto done;
@@ -315,7 +316,6 @@ static int wl_parse_doc(yd_doc *d, const char *path, wl_file *out)
         goto done;
     }
     unsigned long long instances = 0;
-    strset names = {0}; /* duplicates in one pass: a file may hold 100,000 names */
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *it = yd_node(d, list->data.sequence.items.start[i]);
         if (parse_workload(d, it, &out->items[i]) < 0)
