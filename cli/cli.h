@@ -40,6 +40,7 @@ int cmd_export(int argc, char **argv, cli_globals *g);
 int cmd_generate_config(int argc, char **argv, cli_globals *g);
 int cmd_plan(int argc, char **argv, cli_globals *g);
 int cmd_replan(int argc, char **argv, cli_globals *g);
+int cmd_slurm(int argc, char **argv, cli_globals *g);
 
 /* Open the backend the globals name; prints nothing. */
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e);

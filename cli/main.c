@@ -31,6 +31,7 @@ static const struct {
     {"plan", cmd_plan, "decide slices for workloads and pack them onto a fleet"},
     {"replan", cmd_replan, "replan a running fleet for new demand with the fewest drains"},
     {"sim", cmd_sim, "manage the simulated GPUs (init, procs, fault, reboot)"},
+    {"slurm", cmd_slurm, "MIG slices as Slurm gres; reconfigure nodes through Slurm"},
 };
 
 static void usage(FILE *out)
