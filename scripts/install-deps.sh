@@ -9,6 +9,7 @@ PACKAGES=(
   libmicrohttpd-dev                  # exporter HTTP server
   libcmocka-dev bats jq              # unit and CLI tests
   clang                              # fuzzers (libFuzzer)
+  slurmctld slurmd slurm-client munge  # Slurm sandbox (scripts/slurm-sandbox.sh, tests/slurm)
 )
 
 missing=()

@@ -221,12 +221,24 @@ static int build_gpu(const mig_gpu_state *g, unsigned slots, bool mps, const sg_
     return 0;
 }
 
+/* Slurm's index of each gpu record. slurmd merges the records of one type
+ * (types in the order they first appear, records of a type in file order)
+ * before numbering them, as its "Final gres.conf list" shows, so that is the
+ * numbering CUDA_VISIBLE_DEVICES / SLURM_STEP_GPUS and IDX: use. An mps
+ * record gets the index of its GPU's whole-GPU record. */
 static void number(sg_node *n)
 {
     int idx = 0;
     for (unsigned i = 0; i < n->n; i++)
-        if (n->e[i].kind != SG_MPS)
-            n->e[i].index = idx++;
+        n->e[i].index = -2; /* not numbered yet */
+    for (unsigned i = 0; i < n->n; i++) {
+        if (n->e[i].kind == SG_MPS || n->e[i].index != -2)
+            continue;
+        for (unsigned j = i; j < n->n; j++)
+            if (n->e[j].kind != SG_MPS && n->e[j].index == -2 &&
+                !strcmp(n->e[j].type, n->e[i].type))
+                n->e[j].index = idx++;
+    }
     for (unsigned i = 0; i < n->n; i++) {
         if (n->e[i].kind != SG_MPS)
             continue;
@@ -417,7 +429,6 @@ int sg_parse_conf(const char *text, const char *node, sg_node *out, mig_error *e
     char *copy = strdup(text);
     if (!copy)
         return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
-    int idx = 0;
     for (char *save = NULL, *ln = strtok_r(copy, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
         if (!is_node_line(ln, node))
             continue;
@@ -454,7 +465,6 @@ int sg_parse_conf(const char *text, const char *node, sg_node *out, mig_error *e
                  f = strtok_r(NULL, ",", &s2))
                 snprintf(en->files[en->n_files++], SG_PATH_LEN, "%s", f);
         }
-        en->index = mps ? -1 : idx++;
     }
     free(copy);
     number(out);
