@@ -42,7 +42,16 @@ stop_pidfile() {
 
 case "$cmd" in
 stop)
-  # slurmd first (they talk to slurmctld), then slurmctld, then munged.
+  # Jobs first (their slurmstepd outlive slurmd), then slurmd (they talk to
+  # slurmctld), then slurmctld, then munged.
+  if [ -f "$B/run/slurmctld.pid" ]; then
+    jobs=$(SLURM_CONF="$B/etc/slurm.conf" squeue -h -o %A 2>/dev/null || true)
+    [ -n "$jobs" ] && SLURM_CONF="$B/etc/slurm.conf" scancel --full $jobs 2>/dev/null || true
+    for _ in $(seq 50); do
+      [ -z "$(SLURM_CONF="$B/etc/slurm.conf" squeue -h -o %A 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+  fi
   for f in "$B"/run/slurmd-*.pid; do stop_pidfile "$f"; done
   stop_pidfile "$B/run/slurmctld.pid"
   stop_pidfile "$B/run/munged.pid"

@@ -31,7 +31,9 @@ EOF
 }
 
 teardown_file() {
-    [ -n "${SB:-}" ] && "$MIGCTL_SOURCE_DIR/scripts/slurm-sandbox.sh" stop "$SB"
+    [ -n "${SB:-}" ] || return 0
+    scancel --full $(squeue -h -o %A) 2>/dev/null || true
+    "$MIGCTL_SOURCE_DIR/scripts/slurm-sandbox.sh" stop "$SB"
     # Jobs of this file are gone with the daemons.
     return 0
 }
@@ -140,7 +142,8 @@ wait_state() { # wait_state JOBID STATE
     slice=$(cat "$SB/long.out")
     [[ "$slice" == MIG-* ]]
     sed 's/{"1g.10gb": 4}/{"2g.20gb": 2, "1g.10gb": 1}/' "$SB/layout-a.yaml" >"$SB/layout-b.yaml"
-    run "$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-b.yaml" --timeout 30 --json
+    rc=0; output=$("$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-b.yaml" --timeout 30 --json 2>"$SB/err") || rc=$?
+    status=$rc
     echo "$output"
     [ "$status" -eq 0 ]
     [ "$(echo "$output" | jq -r .result)" = reconfigured ]
@@ -161,7 +164,8 @@ wait_state() { # wait_state JOBID STATE
     sed 's/mig-devices: {"1g.10gb": 2, "3g.40gb": 1}/mig-devices: {"1g.10gb": 4, "3g.40gb": 1}/' "$SB/layout-b.yaml" >"$SB/layout-c.yaml"
     ( while :; do scontrol show node gpu1 | grep -o 'State=[^ ]*' ; sleep 0.05; done ) >"$SB/states" 2>/dev/null &
     sampler=$!
-    run "$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-c.yaml" --timeout 30 --json
+    rc=0; output=$("$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-c.yaml" --timeout 30 --json 2>"$SB/err") || rc=$?
+    status=$rc
     kill "$sampler"
     [ "$status" -eq 0 ]
     [ "$(echo "$output" | jq -r .drain)" = false ]
@@ -177,7 +181,8 @@ wait_state() { # wait_state JOBID STATE
     gres_before=$(node_field Gres)
     conf_before=$(grep -v '^#' "$(dirname "$SLURM_CONF")/gres.conf" | sort)
     "$MIGCTL" sim fault --fail-op 3 --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json"
-    run "$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-a.yaml" --timeout 30 --json
+    rc=0; output=$("$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-a.yaml" --timeout 30 --json 2>"$SB/err") || rc=$?
+    status=$rc
     echo "$output"
     [ "$status" -eq 3 ]
     [ "$(echo "$output" | jq -r .drained)" = false ]
@@ -186,6 +191,8 @@ wait_state() { # wait_state JOBID STATE
     [ "$("$MIGCTL" --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json" export --placements)" = "$before" ]
     [ "$(node_field Gres)" = "$gres_before" ]
     [ "$(grep -v '^#' "$(dirname "$SLURM_CONF")/gres.conf" | sort)" = "$conf_before" ]
+    for _ in $(seq 50); do [ "$(node_field State)" = IDLE ] && break; sleep 0.1; done
+    node_field State
     [ "$(node_field State)" = IDLE ]
 }
 
@@ -195,7 +202,8 @@ wait_state() { # wait_state JOBID STATE
     before=$("$MIGCTL" --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json" export --placements)
     # GPU 0 (the job's) changes: the job holds it past the timeout.
     sed 's/{"1g.10gb": 4, "3g.40gb": 1}/{"7g.80gb": 1}/' "$SB/layout-c.yaml" >"$SB/layout-d.yaml"
-    run "$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-d.yaml" --timeout 2 --json
+    rc=0; output=$("$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-d.yaml" --timeout 2 --json 2>"$SB/err") || rc=$?
+    status=$rc
     [ "$status" -eq 1 ]
     [ "$(echo "$output" | jq -r .result)" = timeout ]
     [ "$(squeue -h -j "$id" -o %T)" = RUNNING ]
