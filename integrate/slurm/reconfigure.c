@@ -272,6 +272,8 @@ typedef struct {
     char *gres_old, *slurm_old;
     int lock_fd;
     bool *mps, *mps_before;
+    bool pushed;                 /* the new files were (being) written */
+    bool applied;                /* apply_execute ran */
 } run_res;
 
 static void res_free(run_res *x)
@@ -322,6 +324,107 @@ static int blocking_jobs(const sr_options *o, const sr_report *r, const sg_node 
         }
     }
     return 0;
+}
+
+/* The same record: kind, GPU, GI, CI and type. */
+static bool same_record(const sg_entry *a, const sg_entry *b)
+{
+    return a->kind == b->kind && a->gpu == b->gpu && a->gi == b->gi && a->ci == b->ci &&
+           !strcmp(a->type, b->type);
+}
+
+static const sg_entry *at_index(const sg_node *n, int idx)
+{
+    for (unsigned k = 0; k < n->n; k++)
+        if (n->e[k].kind != SG_MPS && n->e[k].index == idx)
+            return &n->e[k];
+    return NULL;
+}
+
+/* Running jobs holding an index that names another record in next than in
+ * prev: slurmd numbers records grouped by type, so a type whose count
+ * changes moves the indices after it, and slurmctld would then account the
+ * job on another slice. */
+static int remapped_jobs(const sr_options *o, const sg_node *prev, const sg_node *next,
+                         unsigned *count, char *buf, size_t len, mig_error *e)
+{
+    sctl_job jobs[256];
+    unsigned n;
+    *count = 0;
+    buf[0] = 0;
+    if (sctl_node_jobs(o->node, jobs, 256, &n, e) < 0)
+        return -1;
+    size_t u = 0;
+    for (unsigned j = 0; j < n; j++) {
+        bool moves = false;
+        for (int idx = 0; idx < 1024 && !moves; idx++) {
+            if (!(jobs[j].idx[idx / 8] & (1u << (idx % 8))))
+                continue;
+            const sg_entry *a = at_index(prev, idx), *b = at_index(next, idx);
+            moves = !a || !b || !same_record(a, b);
+        }
+        if (moves) {
+            (*count)++;
+            if (u < len)
+                u += (size_t)snprintf(buf + u, len - u, "%s%lu", u ? "," : "", jobs[j].id);
+        }
+    }
+    return 0;
+}
+
+/* After a failure: the node's records rebuilt from the GPUs as they are now
+ * (the previous layout), in the previous slots. When Slurm was given other
+ * records (pushed), both files go back and slurmctld restarts; otherwise
+ * gres.conf is rewritten only if a record changed (ids, devices or UUIDs of
+ * re-created instances), with `scontrol reconfigure` when a device did. */
+static int refresh_records(mig_backend *b, const sr_options *o, run_res *x, bool pushed,
+                           const char *gres_before, mig_error *e)
+{
+    mig_gpu_state *now;
+    unsigned n;
+    sg_node *rec = calloc(1, sizeof *rec);
+    if (!rec)
+        return mig_fail(e, MIG_ERR_SYSTEM, "out of memory");
+    int rc = read_states(b, &now, &n, e);
+    if (rc == 0) {
+        sg_params p = {o->node, o->dev_dir, o->minors, x->mps_before, x->prev, o->caps_major};
+        rc = sg_build(now, n, &p, rec, e);
+        free(now);
+    }
+    bool same = rc == 0 && rec->n == x->prev->n, files_same = same;
+    for (unsigned i = 0; rc == 0 && same && i < rec->n; i++) {
+        const sg_entry *a = &rec->e[i], *p = &x->prev->e[i];
+        same = same_record(a, p) && !strcmp(a->uuid, p->uuid) && a->n_files == p->n_files;
+        for (unsigned f = 0; same && f < a->n_files; f++)
+            files_same &= !strcmp(a->files[f], p->files[f]);
+        same &= files_same;
+    }
+    if (rc == 0 && (pushed || !same)) {
+        if (x->lock_fd < 0)
+            x->lock_fd = cluster_lock(o->slurm_conf, e);
+        char *cur_g = NULL, *cur_s = NULL;
+        rc = x->lock_fd < 0 || sg_make_devices(rec, e) < 0 ||
+                     read_text(o->gres_conf, "gres.conf", &cur_g, e) < 0 ||
+                     read_text(o->slurm_conf, "slurm.conf", &cur_s, e) < 0
+                 ? -1
+                 : 0;
+        char *g2 = rc == 0 ? sg_replace_block(cur_g, rec, e) : NULL;
+        char *s2 = g2 ? sg_set_node_gres(cur_s, o->node, gres_before, sg_has_mps(rec), e) : NULL;
+        if (!s2)
+            rc = -1;
+        else if (pushed)
+            rc = push_files(o, g2, s2, e);
+        else if (fileio_write_atomic(o->gres_conf, g2, strlen(g2), 0644, e) < 0)
+            rc = -1;
+        else if (!files_same)
+            rc = sctl_reconfigure(e);
+        free(g2);
+        free(s2);
+        free(cur_g);
+        free(cur_s);
+    }
+    free(rec);
+    return rc;
 }
 
 static int fail_with(sr_report *r, const char *result, const mig_error *e)
@@ -460,6 +563,7 @@ int sr_reconfigure(mig_backend *b, const sr_options *o, sr_report *r)
             mig_fail(&e, MIG_ERR_SYSTEM, "out of memory");
             goto restore_slurm;
         }
+        x.applied = true;
         apply_execute(b, &x.s, &ao, ar);
         if (ar->result != APPLY_APPLIED && ar->result != APPLY_UNCHANGED) {
             e = ar->error;
@@ -473,11 +577,8 @@ int sr_reconfigure(mig_backend *b, const sr_options *o, sr_report *r)
         free(ar);
     }
 
-    /* ---- gres, slurmctld, registration (one node at a time) */
+    /* ---- gres: the new records; jobs whose indices would move wait */
     {
-        x.lock_fd = cluster_lock(o->slurm_conf, &e);
-        if (x.lock_fd < 0)
-            goto restore_all;
         mig_gpu_state *after;
         unsigned n;
         if (read_states(b, &after, &n, &e) < 0)
@@ -486,6 +587,46 @@ int sr_reconfigure(mig_backend *b, const sr_options *o, sr_report *r)
         int rc = sg_build(after, n, &p, x.next, &e);
         free(after);
         if (rc < 0 || sg_make_devices(x.next, &e) < 0)
+            goto restore_all;
+        double deadline = now_s() + o->timeout_s;
+        unsigned waited_for = 0;
+        for (;;) {
+            unsigned nb;
+            char ids[256];
+            if (remapped_jobs(o, x.prev, x.next, &nb, ids, sizeof ids, &e) < 0)
+                goto restore_all;
+            if (nb == 0)
+                break;
+            if (!waited_for) {
+                waited_for = nb;
+                if (!r->drained) {
+                    if (sctl_drain(o->node, SR_REASON, &e) < 0)
+                        goto restore_all;
+                    r->drained = true;
+                    step_end(&c, "drain", "jobs %s would be re-indexed by slurmd: State=DRAIN", ids);
+                }
+            }
+            if (now_s() > deadline || (o->cancel && *o->cancel)) {
+                mig_fail(&e, MIG_ERR_REFUSED,
+                         "jobs %s hold gres indices that the new records would give to other "
+                         "slices, still after %u s; previous layout restored",
+                         ids, o->timeout_s);
+                step_end(&c, "wait", "timeout: jobs %s", ids);
+                goto restore_all;
+            }
+            struct timespec ts = {0, 500000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (waited_for)
+            step_end(&c, "wait", "%u job%s whose gres indices move", waited_for,
+                     waited_for == 1 ? "" : "s");
+    }
+
+    /* ---- files, slurmctld, registration (one node at a time) */
+    {
+        int rc;
+        x.lock_fd = cluster_lock(o->slurm_conf, &e);
+        if (x.lock_fd < 0)
             goto restore_all;
         sg_gres_string(x.next, r->gres_after, sizeof r->gres_after);
         /* Reread under the lock: another node may have changed the files. */
@@ -504,6 +645,7 @@ int sr_reconfigure(mig_backend *b, const sr_options *o, sr_report *r)
             goto restore_all;
         }
         step_end(&c, "gres", "Gres=%s", r->gres_after);
+        x.pushed = true;
         rc = push_files(o, g2, s2, &e);
         free(g2);
         free(s2);
@@ -535,33 +677,30 @@ int sr_reconfigure(mig_backend *b, const sr_options *o, sr_report *r)
     goto out;
 
 restore_all: {
-    /* The apply succeeded but Slurm did not take the new gres: previous
-     * layout, previous files, and slurmctld takes them again. */
+    /* The apply succeeded but the rest did not: previous layout, then the
+     * records of the GPUs as restored (same slots and types as before; the
+     * driver may give re-created instances new ids and UUIDs). */
     mig_error e2;
+    mig_error_clear(&e2);
     bool ok = true;
     for (unsigned i = 0; i < x.s.plan.n_gpus; i++)
         if (x.s.plan.gpus[i].status == MIG_GPU_CHANGE)
             ok &= apply_restore_gpu(b, &x.before[i], false, o->progress, &e2) == 0;
-    if (x.lock_fd < 0)
-        x.lock_fd = cluster_lock(o->slurm_conf, &e2);
-    char *cur_g = NULL, *cur_s = NULL;
-    if (read_text(o->gres_conf, "gres.conf", &cur_g, &e2) == 0 &&
-        read_text(o->slurm_conf, "slurm.conf", &cur_s, &e2) == 0) {
-        char *g2 = sg_replace_block(cur_g, x.prev, &e2);
-        char *s2 = g2 ? sg_set_node_gres(cur_s, o->node, r->gres_before, sg_has_mps(x.prev), &e2)
-                      : NULL;
-        ok &= s2 && push_files(o, g2, s2, &e2) == 0;
-        free(g2);
-        free(s2);
-    } else {
-        ok = false;
-    }
-    free(cur_g);
-    free(cur_s);
+    ok &= refresh_records(b, o, &x, x.pushed, r->gres_before, &e2) == 0;
     step_end(&c, "restore", ok ? "previous layout and gres back" : "restore incomplete: %s",
              e2.msg);
+    goto resume_after_failure;
 }
 restore_slurm:
+    if (x.applied) {
+        /* apply_execute rolled back by itself: instances it re-created may
+         * have new UUIDs, which the records must name. */
+        mig_error e2;
+        mig_error_clear(&e2);
+        if (refresh_records(b, o, &x, false, r->gres_before, &e2) < 0)
+            step_end(&c, "restore", "gres records not refreshed: %s", e2.msg);
+    }
+resume_after_failure:
     if (r->drained) {
         mig_error e3;
         if (sctl_resume(o->node, &e3) == 0) {
@@ -569,10 +708,8 @@ restore_slurm:
             step_end(&c, "resume", "State=RESUME");
         }
     }
-    fail_with(r, "failed", &e);
+    fail_with(r, e.kind == MIG_ERR_REFUSED ? "timeout" : "failed", &e);
     code = mig_error_exit_code(&e) ? mig_error_exit_code(&e) : 3;
-    if (code == 1)
-        code = 3;
     goto out;
 
 failed_early:

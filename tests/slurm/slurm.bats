@@ -152,6 +152,10 @@ wait_state() { # wait_state JOBID STATE
     status_uuids | grep -qx "$slice"
     [[ "$(node_field Gres)" == *"gpu:2g.20gb:2"* ]]
     [[ "$(node_field State)" != *DRAIN* ]]
+    # slurmctld still accounts the job on its own slice: its IDX names the
+    # record whose UUID the job was given.
+    idx=$(scontrol show job -d "$id" | grep -o 'IDX:[0-9]*' | head -1 | cut -d: -f2)
+    [ "$("$MIGCTL" slurm gres --node gpu1 --json | jq -r --argjson i "$idx" '.entries[] | select(.name=="gpu" and .index==$i) | .uuid')" = "$slice" ]
     out=$(srun -w gpu1 --gres=gpu:2g.20gb:2 printenv CUDA_VISIBLE_DEVICES)
     [[ "$out" == MIG-*,MIG-* ]]
     for u in ${out//,/ }; do
@@ -179,7 +183,8 @@ wait_state() { # wait_state JOBID STATE
 @test "a fault half way leaves the old layout, the old gres, the node resumed and idle" {
     before=$("$MIGCTL" --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json" export --placements)
     gres_before=$(node_field Gres)
-    conf_before=$(grep -v '^#' "$(dirname "$SLURM_CONF")/gres.conf" | sort)
+    gres_conf="$(dirname "$SLURM_CONF")/gres.conf"
+    types_before=$(grep -o 'Type=[^ ]*' "$gres_conf")
     "$MIGCTL" sim fault --fail-op 3 --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json"
     rc=0; output=$("$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-a.yaml" --timeout 30 --json 2>"$SB/err") || rc=$?
     status=$rc
@@ -190,7 +195,12 @@ wait_state() { # wait_state JOBID STATE
     echo "$output" | jq -e '.steps[] | select(.step=="resume")' >/dev/null
     [ "$("$MIGCTL" --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json" export --placements)" = "$before" ]
     [ "$(node_field Gres)" = "$gres_before" ]
-    [ "$(grep -v '^#' "$(dirname "$SLURM_CONF")/gres.conf" | sort)" = "$conf_before" ]
+    # The same records in the same order, naming the instances as they now
+    # are (the rollback re-creates destroyed instances, with new UUIDs).
+    [ "$(grep -o 'Type=[^ ]*' "$gres_conf")" = "$types_before" ]
+    for u in $(grep -o 'uuid=MIG-[^ ]*' "$gres_conf" | cut -d= -f2); do
+        status_uuids | grep -qx "$u"
+    done
     for _ in $(seq 50); do [ "$(node_field State)" = IDLE ] && break; sleep 0.1; done
     node_field State
     [ "$(node_field State)" = IDLE ]
