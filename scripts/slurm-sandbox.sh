@@ -61,8 +61,9 @@ restart-ctld)
   export SLURM_CONF="$B/etc/slurm.conf"
   stop_pidfile "$B/run/slurmctld.pid"
   slurmctld -f "$SLURM_CONF"
-  # slurmctld daemonizes and writes its pid file; wait for it to answer.
-  for _ in $(seq 100); do scontrol ping 2>/dev/null | grep -q " is UP" && exit 0; sleep 0.05; done
+  # slurmctld daemonizes and writes its pid file; wait for it to answer
+  # (up to 30 s: a loaded 2-core machine can be slow).
+  for _ in $(seq 600); do scontrol ping 2>/dev/null | grep -q " is UP" && exit 0; sleep 0.05; done
   echo "slurmctld did not come back; see $B/log/slurmctld.log" >&2
   exit 1
   ;;

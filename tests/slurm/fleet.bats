@@ -34,6 +34,11 @@ setup() {
     "$MIGCTL" slurm rollout --plan "$SB/plan" --max-unavailable 2 --timeout 60 >"$SB/summary" 2>"$SB/err" || rc=$?
     kill "$sampler"
     cat "$SB/summary" "$SB/err"
+    if [ "$rc" -ne 0 ]; then
+        # The failed nodes' step logs, for the CI output.
+        for l in $(sed -n 's/.*its log: //p' "$SB/err"); do echo "== $l"; cat "$l"; rm -f "$l"; done
+        tail -20 "$SB/log/slurmctld.log"
+    fi
     [ "$rc" -eq 0 ]
     [ "$(grep -c reconfigured "$SB/summary")" -eq "$n" ]
     max=$(sort -n "$SB/drained" | tail -1)
