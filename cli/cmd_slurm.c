@@ -202,15 +202,17 @@ static int load_minors(const slurm_args *a, sg_minors *m, unsigned *caps_major, 
     }
     /* The nvidia-caps major, from /proc/devices on a real node. */
     *caps_major = 236;
-    FILE *f = fopen("/proc/devices", "r");
-    if (f) {
-        char line[256];
-        unsigned maj;
-        char name[128];
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "%u %127s", &maj, name) == 2 && !strcmp(name, "nvidia-caps"))
+    char *text;
+    size_t len;
+    mig_error pe;
+    if (fileio_read("/proc/devices", "/proc/devices", 1 << 16, &text, &len, &pe) == 0) {
+        for (char *sv = NULL, *ln = strtok_r(text, "\n", &sv); ln; ln = strtok_r(NULL, "\n", &sv)) {
+            unsigned maj;
+            char name[128];
+            if (sscanf(ln, "%u %127s", &maj, name) == 2 && !strcmp(name, "nvidia-caps"))
                 *caps_major = maj;
-        fclose(f);
+        }
+        free(text);
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "integrate/slurm/rollout.h"
 #include "integrate/slurm/sctl.h"
+#include "util/fileio.h"
 
 static double now_s(void)
 {
@@ -273,15 +274,10 @@ int ro_run(ro_node *nodes, unsigned n, const ro_options *o, mig_error *e)
             nd->seconds = now_s() - nd->started;
             nd->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
             char *text = NULL;
-            FILE *f = fopen(nd->out_path, "r");
-            if (f) {
-                size_t len = 0;
-                text = calloc(1, 1 << 20);
-                if (text)
-                    len = fread(text, 1, (1 << 20) - 1, f);
-                (void)len;
-                fclose(f);
-            }
+            size_t len;
+            mig_error re;
+            if (fileio_read(nd->out_path, "reconfigure result", 1 << 20, &text, &len, &re) < 0)
+                text = NULL;
             read_result(nd, text ? text : "");
             free(text);
             if (nd->exit_code) {
