@@ -341,6 +341,12 @@ static const sg_entry *at_index(const sg_node *n, int idx)
     return NULL;
 }
 
+bool sr_index_moves(const sg_node *prev, const sg_node *next, int idx)
+{
+    const sg_entry *a = at_index(prev, idx), *b = at_index(next, idx);
+    return !a || !b || !same_record(a, b);
+}
+
 /* Running jobs holding an index that names another record in next than in
  * prev: slurmd numbers records grouped by type, so a type whose count
  * changes moves the indices after it, and slurmctld would then account the
@@ -360,8 +366,7 @@ static int remapped_jobs(const sr_options *o, const sg_node *prev, const sg_node
         for (int idx = 0; idx < 1024 && !moves; idx++) {
             if (!(jobs[j].idx[idx / 8] & (1u << (idx % 8))))
                 continue;
-            const sg_entry *a = at_index(prev, idx), *b = at_index(next, idx);
-            moves = !a || !b || !same_record(a, b);
+            moves = sr_index_moves(prev, next, idx);
         }
         if (moves) {
             (*count)++;

@@ -90,6 +90,11 @@ json_t *sr_report_json(const sr_report *r);
 void sr_mps_flags(const cfg_config *c, const mig_gpu_state *gpus, unsigned n, const sg_node *prev,
                   bool *mps);
 
+/* Does Slurm's gpu index idx name another record (kind, GPU, GI, CI, type)
+ * in next than in prev? slurmd numbers records grouped by type, so a type
+ * whose count changes can move the indices of other types. */
+bool sr_index_moves(const sg_node *prev, const sg_node *next, int idx);
+
 /* The node's records predicted for a config before it is applied: the plan's
  * target layouts with one full CI per GI (GI/CI ids, their capability
  * devices and UUIDs are only known after the apply: ids are left -1 and the

@@ -21,6 +21,7 @@
 
 #include "gpu/sim.h"
 #include "integrate/slurm/gres.h"
+#include "integrate/slurm/reconfigure.h"
 #include "integrate/slurm/sctl.h"
 #include "util/nvml_rc.h"
 
@@ -377,6 +378,49 @@ static void test_replace_block_and_node_gres(void **st)
     sim_close(s);
 }
 
+/* slurmd's grouping by type: a type that appears earlier in the file after a
+ * change moves the indices of the types after it; a record whose group and
+ * everything before it keep their sizes keeps its index. */
+static void test_index_moves(void **st)
+{
+    (void)st;
+    mig_error e;
+    sim_state *s = sim_new("2xH100-SXM5-80GB", false, &e);
+    assert_non_null(s);
+    mig_on(s, 0);
+    mig_on(s, 1);
+    add_instance(s, 0, "1g.10gb", 0);
+    add_instance(s, 1, "3g.40gb", 4);
+    sg_node *a = build(s, NULL, NULL);
+    /* Types in file order: 1g.10gb (GPU 0 slot 0), spare, 3g.40gb (GPU 1). */
+    int i1g = -1, i3g = -1;
+    for (unsigned i = 0; i < a->n; i++) {
+        if (!strcmp(a->e[i].type, "1g.10gb"))
+            i1g = a->e[i].index;
+        if (!strcmp(a->e[i].type, "3g.40gb"))
+            i3g = a->e[i].index;
+    }
+    assert_int_equal(i1g, 0);
+    assert_int_equal(i3g, 13); /* after the 1g and 12 spares */
+    /* A 2g.20gb on GPU 0 takes spare slot 1: a new group between 1g and spare. */
+    add_instance(s, 0, "2g.20gb", 2);
+    sg_node *b = build(s, NULL, a);
+    assert_false(sr_index_moves(a, b, i1g));
+    /* 1g, 2g (1), spare (11), then 3g: the 3g keeps 13, the shifts cancel. */
+    assert_false(sr_index_moves(a, b, i3g));
+    /* A 1g on GPU 1: the 1g group (first) grows by one, so the 2g and spare
+     * groups move up one; the 3g group moves by +1 (1g) -1 (spare) = 0. */
+    add_instance(s, 1, "1g.10gb", 0);
+    sg_node *c = build(s, NULL, b);
+    assert_false(sr_index_moves(b, c, 0));
+    assert_true(sr_index_moves(b, c, 1)); /* the 2g was 1, now the new 1g is */
+    assert_false(sr_index_moves(b, c, i3g));
+    free(a);
+    free(b);
+    free(c);
+    sim_close(s);
+}
+
 static void test_parse_idx(void **st)
 {
     (void)st;
@@ -398,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_mps_single_file),
         cmocka_unit_test(test_conf_round_trip_and_prolog_map),
         cmocka_unit_test(test_replace_block_and_node_gres),
+        cmocka_unit_test(test_index_moves),
         cmocka_unit_test(test_parse_idx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
