@@ -43,6 +43,17 @@ setup() {
     command -v slurmctld >/dev/null || skip "slurmctld not installed"
 }
 
+# No job outlives its test, even a failed one: the next test starts idle.
+teardown() {
+    [ -n "${SB:-}" ] || return 0
+    local jobs
+    jobs=$(squeue -h -o %A 2>/dev/null || true)
+    [ -n "$jobs" ] || return 0
+    scancel $jobs 2>/dev/null || true
+    for _ in $(seq 50); do [ -z "$(squeue -h -o %A 2>/dev/null)" ] && break; sleep 0.1; done
+    "$MIGCTL" sim fault --clear --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json" >/dev/null 2>&1 || true
+}
+
 status_uuids() { "$MIGCTL" --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json" status --json | jq -r '.. | .uuid? // empty'; }
 node_field() { scontrol show node gpu1 | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
 wait_state() { # wait_state JOBID STATE
@@ -139,6 +150,10 @@ wait_state() { # wait_state JOBID STATE
     slice=$(cat "$SB/long.out")
     [[ "$slice" == MIG-* ]]
     sed 's/{"1g.10gb": 4}/{"2g.20gb": 2, "1g.10gb": 1}/' "$SB/layout-a.yaml" >"$SB/layout-b.yaml"
+    # gres -f predicts the Gres before the apply (and changes nothing).
+    predicted=$("$MIGCTL" slurm gres --node gpu1 -f "$SB/layout-b.yaml" --json | jq -r .gres | tr , '\n' | grep '^gpu:' | sort)
+    [[ "$predicted" == *"gpu:2g.20gb:2"* ]]
+    [[ "$(node_field Gres)" != *"2g.20gb"* ]]
     rc=0; output=$("$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-b.yaml" --timeout 30 --json 2>"$SB/err") || rc=$?
     status=$rc
     echo "$output"
@@ -148,6 +163,8 @@ wait_state() { # wait_state JOBID STATE
     [ "$(squeue -h -j "$id" -o %T)" = RUNNING ]
     status_uuids | grep -qx "$slice"
     [[ "$(node_field Gres)" == *"gpu:2g.20gb:2"* ]]
+    # (slurmctld adds mps:<type>:N items of its own on an MPS node.)
+    [ "$(node_field Gres | tr , '\n' | grep '^gpu:' | sort)" = "$predicted" ]
     [[ "$(node_field State)" != *DRAIN* ]]
     # slurmctld still accounts the job on its own slice: its IDX names the
     # record whose UUID the job was given.
