@@ -393,6 +393,41 @@ static void on_signal(int sig)
     interrupted = sig;
 }
 
+typedef struct {
+    const slurm_args *a;
+    bool color;
+} plan_ctx;
+
+/* The apply plan and the Slurm steps it implies, before anything changes. */
+static void print_plan(void *ctx, const apply_session *s, const sr_report *r)
+{
+    const plan_ctx *pc = ctx;
+    FILE *out = pc->a->json ? stderr : stdout;
+    fprintf(out, "Plan for node %s: %u operation%s\n", pc->a->node, s->plan.n_ops,
+            s->plan.n_ops == 1 ? "" : "s");
+    plan_print(out, &s->plan, s->before, s->n_gpus, pc->color && !pc->a->json);
+    fprintf(out, "Slurm steps:\n");
+    if (r->drain) {
+        fprintf(out, "  drain %s (Reason=\"%s\")\n", pc->a->node, SR_REASON);
+        fprintf(out, "  wait up to %u s for the jobs holding gres of GPU%s", pc->a->timeout_s,
+                r->n_affected == 1 ? "" : "s");
+        for (unsigned i = 0; i < r->n_affected; i++)
+            fprintf(out, "%s%u", i ? "," : " ", r->affected[i]);
+        fprintf(out, " (jobs on other GPUs keep running)\n");
+    } else {
+        fprintf(out, "  no drain: the plan only adds instances\n");
+    }
+    fprintf(out, "  apply the plan\n"
+                 "  write the node's gres.conf block (%s) and Gres= in %s\n"
+                 "  wait for jobs whose gres index would move (draining if needed)\n"
+                 "  restart slurmctld ('%s'), scontrol reconfigure\n"
+                 "  wait until %s registers with the new Gres and no INVALID_REG\n",
+            pc->a->gres_conf, pc->a->slurm_conf, pc->a->ctld_restart, pc->a->node);
+    if (r->drain)
+        fprintf(out, "  resume %s\n", pc->a->node);
+    fflush(out);
+}
+
 static int do_reconfigure(slurm_args *a, cli_globals *g)
 {
     if (!a->node)
@@ -432,6 +467,7 @@ static int do_reconfigure(slurm_args *a, cli_globals *g)
     sigaction(SIGINT, &sa, NULL);
     if (cli_open_backend(g, &b, &e) < 0)
         goto fail;
+    plan_ctx pc = {a, g->color};
     sr_options o = {
         .node = a->node,
         .slurm_conf = a->slurm_conf,
@@ -449,6 +485,8 @@ static int do_reconfigure(slurm_args *a, cli_globals *g)
         .log = a->json ? stderr : stdout,
         .progress = a->json ? stderr : stdout,
         .cancel = &interrupted,
+        .on_plan = print_plan,
+        .on_plan_ctx = &pc,
     };
     code = sr_reconfigure(b, &o, r);
     if (a->json)

@@ -513,6 +513,8 @@ int sr_reconfigure(mig_backend *b, const sr_options *o, sr_report *r)
             step_end(&c, "plan", "%u operation%s; add-only: no drain", r->n_ops,
                      r->n_ops == 1 ? "" : "s");
     }
+    if (o->on_plan)
+        o->on_plan(o->on_plan_ctx, &x.s, r);
     if (o->dry_run) {
         snprintf(r->result, sizeof r->result, "dry-run");
         goto out;

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <jansson.h>
 
+#include "apply/apply.h"
 #include "config/migparted.h"
 #include "gpu/backend.h"
 #include "integrate/slurm/gres.h"
@@ -39,6 +40,8 @@
 
 #define SR_REASON "migctl: reconfigure"
 #define SR_MAX_STEPS 24
+
+struct sr_report_s;
 
 typedef struct {
     const char *node;
@@ -56,6 +59,11 @@ typedef struct {
     FILE *log;                   /* one line per step; NULL: silent */
     FILE *progress;              /* apply's op lines; NULL: silent */
     volatile sig_atomic_t *cancel;
+    /* Called once the plan is known (before anything changes), so that the
+     * caller can print it with the Slurm steps it implies; r has drain and
+     * affected filled. NULL: not called. */
+    void (*on_plan)(void *ctx, const apply_session *s, const struct sr_report_s *r);
+    void *on_plan_ctx;
 } sr_options;
 
 typedef struct {
@@ -64,7 +72,7 @@ typedef struct {
     double at, seconds;          /* since the start; duration */
 } sr_step;
 
-typedef struct {
+typedef struct sr_report_s {
     char result[24];             /* unchanged, reconfigured, dry-run, refused, timeout, failed,
                                     restored */
     bool drain;                  /* the plan needs a drain */

@@ -178,6 +178,22 @@ wait_state() { # wait_state JOBID STATE
     scancel "$id"
 }
 
+@test "a dry run prints the plan and the Slurm steps, and changes nothing" {
+    before=$("$MIGCTL" --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json" export --placements)
+    gres=$(node_field Gres)
+    conf=$(cat "$(dirname "$SLURM_CONF")/gres.conf")
+    run "$MIGCTL" slurm reconfigure --node gpu1 -f "$SB/layout-a.yaml" --dry-run
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Plan for node gpu1"* ]]
+    [[ "$output" == *"drain gpu1"* ]]
+    [[ "$output" == *"restart slurmctld"* ]]
+    [[ "$output" == *"would drain the node"* ]]
+    [ "$("$MIGCTL" --sim "$MIGCTL_SLURM_NODE_DIR/gpu1.json" export --placements)" = "$before" ]
+    [ "$(node_field Gres)" = "$gres" ]
+    [ "$(cat "$(dirname "$SLURM_CONF")/gres.conf")" = "$conf" ]
+    [[ "$(node_field State)" != *DRAIN* ]]
+}
+
 @test "an add-only change drains nothing" {
     sed 's/mig-devices: {"1g.10gb": 2, "3g.40gb": 1}/mig-devices: {"1g.10gb": 4, "3g.40gb": 1}/' "$SB/layout-b.yaml" >"$SB/layout-c.yaml"
     ( while :; do scontrol show node gpu1 | grep -o 'State=[^ ]*' ; sleep 0.05; done ) >"$SB/states" 2>/dev/null &
