@@ -446,8 +446,9 @@ int sg_parse_conf(const char *text, const char *node, sg_node *out, mig_error *e
         en->gi = en->ci = -1;
         bool mps = !strcasecmp(name, "mps");
         word_value(ln, "Type", en->type, sizeof en->type);
-        if (comment_value(ln, "gpu", v, sizeof v))
-            en->gpu = (unsigned)strtoul(v, NULL, 10);
+        /* A line migctl did not write names no GPU it knows of. */
+        en->gpu = comment_value(ln, "gpu", v, sizeof v) ? (unsigned)strtoul(v, NULL, 10)
+                                                         : SG_NO_GPU;
         if (comment_value(ln, "slot", v, sizeof v))
             en->slot = (unsigned)strtoul(v, NULL, 10);
         if (comment_value(ln, "gi", v, sizeof v))

@@ -62,6 +62,8 @@ int sg_minors_read(const char *path, sg_minors *m, mig_error *e);
 
 typedef enum { SG_MIG, SG_WHOLE, SG_SPARE, SG_MPS } sg_kind;
 
+#define SG_NO_GPU 0xffffffffu /* a parsed record without migctl's comment */
+
 typedef struct {
     sg_kind kind;
     unsigned gpu;             /* GPU index on the node */

@@ -286,6 +286,18 @@ static void test_conf_round_trip_and_prolog_map(void **st)
         assert_string_equal(p->e[i].uuid, n->e[i].uuid);
         assert_string_equal(p->e[i].type, n->e[i].type);
     }
+    /* A hand-written line names no GPU (so it marks none as MPS). */
+    sg_node *hand = calloc(1, sizeof *hand);
+    assert_int_equal(sg_parse_conf("NodeName=gpu1 Name=mps Count=100 File=/dev/nvidia0\n"
+                                   "NodeName=gpu1 Name=gpu Type=a100 File=/dev/nvidia0\n",
+                                   "gpu1", hand, &e),
+                     0);
+    assert_int_equal(hand->n, 2);
+    assert_int_equal(hand->e[0].kind, SG_MPS);
+    assert_int_equal(hand->e[0].gpu, SG_NO_GPU);
+    assert_int_equal(hand->e[1].index, 0);
+    assert_string_equal(hand->e[1].type, "a100");
+    free(hand);
     /* Another node's lines are not this node's. */
     sg_node *other = calloc(1, sizeof *other);
     assert_int_equal(sg_parse_conf(text, "gpu10", other, &e), 0);
