@@ -556,6 +556,10 @@ static int do_rollout(slurm_args *a, cli_globals *g)
         fprintf(stderr, "migctl: slurm rollout: %s\n", e.msg);
     if (a->json) {
         json_t *arr = json_array();
+        double t0 = -1;
+        for (unsigned i = 0; i < n; i++)
+            if (nodes[i].started > 0 && (t0 < 0 || nodes[i].started < t0))
+                t0 = nodes[i].started;
         for (unsigned i = 0; i < n; i++) {
             json_t *x = json_object();
             json_object_set_new(x, "node", json_string(nodes[i].node));
@@ -563,6 +567,10 @@ static int do_rollout(slurm_args *a, cli_globals *g)
             json_object_set_new(x, "drained", json_boolean(nodes[i].drained));
             json_object_set_new(x, "operations", json_integer(nodes[i].ops));
             json_object_set_new(x, "seconds", json_real(nodes[i].seconds));
+            /* When it started, from the first node's start: the order. */
+            json_object_set_new(x, "started_at", nodes[i].started > 0
+                                                     ? json_real(nodes[i].started - t0)
+                                                     : json_null());
             json_object_set_new(x, "result", json_string(nodes[i].result));
             json_object_set_new(x, "error", nodes[i].error[0] ? json_string(nodes[i].error)
                                                                : json_null());

@@ -34,8 +34,13 @@ stop_pidfile() {
   p=$(cat "$f" 2>/dev/null || true)
   if pid_alive "$p"; then
     kill "$p" 2>/dev/null || true
-    for _ in $(seq 50); do pid_alive "$p" || break; sleep 0.05; done
-    pid_alive "$p" && kill -9 "$p" 2>/dev/null || true
+    # slurmctld saves its state on the way out: give it time (a loaded
+    # machine is slow), and never start the next one while it lives.
+    for _ in $(seq 200); do pid_alive "$p" || break; sleep 0.05; done
+    if pid_alive "$p"; then
+      kill -9 "$p" 2>/dev/null || true
+      for _ in $(seq 100); do pid_alive "$p" || break; sleep 0.05; done
+    fi
   fi
   rm -f "$f"
 }

@@ -341,6 +341,21 @@ static const sg_entry *at_index(const sg_node *n, int idx)
     return NULL;
 }
 
+/* The same records, UUIDs and device files included. */
+static bool records_equal(const sg_node *a, const sg_node *b, bool *files_same)
+{
+    bool same = a->n == b->n;
+    *files_same = same;
+    for (unsigned i = 0; same && i < a->n; i++) {
+        const sg_entry *x = &a->e[i], *y = &b->e[i];
+        same = same_record(x, y) && !strcmp(x->uuid, y->uuid) && x->n_files == y->n_files;
+        for (unsigned f = 0; same && f < x->n_files; f++)
+            *files_same &= !strcmp(x->files[f], y->files[f]);
+        same &= *files_same;
+    }
+    return same;
+}
+
 bool sr_index_moves(const sg_node *prev, const sg_node *next, int idx)
 {
     const sg_entry *a = at_index(prev, idx), *b = at_index(next, idx);
@@ -396,14 +411,8 @@ static int refresh_records(mig_backend *b, const sr_options *o, run_res *x, bool
         rc = sg_build(now, n, &p, rec, e);
         free(now);
     }
-    bool same = rc == 0 && rec->n == x->prev->n, files_same = same;
-    for (unsigned i = 0; rc == 0 && same && i < rec->n; i++) {
-        const sg_entry *a = &rec->e[i], *p = &x->prev->e[i];
-        same = same_record(a, p) && !strcmp(a->uuid, p->uuid) && a->n_files == p->n_files;
-        for (unsigned f = 0; same && f < a->n_files; f++)
-            files_same &= !strcmp(a->files[f], p->files[f]);
-        same &= files_same;
-    }
+    bool files_same = false;
+    bool same = rc == 0 && records_equal(rec, x->prev, &files_same);
     if (rc == 0 && (pushed || !same)) {
         if (x->lock_fd < 0)
             x->lock_fd = cluster_lock(o->slurm_conf, e);
@@ -629,6 +638,19 @@ int sr_reconfigure(mig_backend *b, const sr_options *o, sr_report *r)
                      waited_for == 1 ? "" : "s");
     }
 
+    /* ---- nothing changed for Slurm: no file, no restart */
+    {
+        bool files_same;
+        char gres_now[sizeof r->gres_after];
+        sg_gres_string(x.next, gres_now, sizeof gres_now);
+        if (r->n_ops == 0 && records_equal(x.next, x.prev, &files_same) &&
+            !strcmp(gres_now, r->gres_before)) {
+            snprintf(r->gres_after, sizeof r->gres_after, "%s", gres_now);
+            step_end(&c, "gres", "unchanged: Slurm already has these records");
+            goto resume_done;
+        }
+    }
+
     /* ---- files, slurmctld, registration (one node at a time) */
     {
         int rc;
@@ -654,21 +676,37 @@ int sr_reconfigure(mig_backend *b, const sr_options *o, sr_report *r)
         step_end(&c, "gres", "Gres=%s", r->gres_after);
         x.pushed = true;
         rc = push_files(o, g2, s2, &e);
-        free(g2);
-        free(s2);
         if (rc < 0) {
+            free(g2);
+            free(s2);
             step_end(&c, "slurmctld", "failed: %s", e.msg);
             goto restore_all;
         }
         step_end(&c, "slurmctld", "restarted, scontrol reconfigure");
-        if (wait_registered(o, r->gres_after, 30, &e) < 0) {
-            step_end(&c, "register", "failed: %s", e.msg);
-            goto restore_all;
+        if (wait_registered(o, r->gres_after, 15, &e) < 0) {
+            /* Seen on a loaded machine: slurmctld came back with the node's
+             * old Gres. The files are right; one more restart takes them. */
+            step_end(&c, "register", "not yet (%s); restarting slurmctld again", e.msg);
+            mig_error_clear(&e);
+            rc = push_files(o, g2, s2, &e);
+            if (rc == 0)
+                step_end(&c, "slurmctld", "restarted again, scontrol reconfigure");
+            else
+                step_end(&c, "slurmctld", "failed: %s", e.msg);
+            if (rc == 0 && wait_registered(o, r->gres_after, 30, &e) < 0) {
+                step_end(&c, "register", "failed: %s", e.msg);
+                rc = -1;
+            }
         }
+        free(g2);
+        free(s2);
+        if (rc < 0)
+            goto restore_all;
         step_end(&c, "register", "node registered with the new Gres, no INVALID_REG");
         close(x.lock_fd);
         x.lock_fd = -1;
     }
+resume_done:
     if (r->drained) {
         if (sctl_resume(o->node, &e) < 0) {
             step_end(&c, "resume", "failed: %s", e.msg);
