@@ -585,13 +585,13 @@ static int do_rollout(slurm_args *a, cli_globals *g)
     }
     /* Children's logs: kept for a failed node, else removed. */
     for (unsigned i = 0; i < n; i++) {
+        if (nodes[i].out_path[0])
+            unlink(nodes[i].out_path);
         if (nodes[i].exit_code && nodes[i].log_path[0]) {
             fprintf(stderr, "migctl: slurm rollout: %s failed; its log: %s\n", nodes[i].node,
                     nodes[i].log_path);
             continue;
         }
-        if (nodes[i].out_path[0])
-            unlink(nodes[i].out_path);
         if (nodes[i].log_path[0])
             unlink(nodes[i].log_path);
     }

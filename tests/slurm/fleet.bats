@@ -114,5 +114,9 @@ drop_one() {
     for n in "$a" "$b" "$d"; do
         "$MIGCTL" --sim "$MIGCTL_SLURM_NODE_DIR/$n.json" assert -f "$SB/plan/$n.yaml" --placements
     done
-    rm -rf /tmp/migctl-rollout.*/"$c".* 2>/dev/null || true
+    # The rollout keeps a failed node's log (and its folder) for the operator.
+    log=$(sed -n 's/.*its log: //p' "$SB/r2.err" | head -1)
+    [ -f "$log" ]
+    grep -q "apply" "$log"
+    rm -rf "$(dirname "$log")"
 }
