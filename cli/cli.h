@@ -48,6 +48,7 @@ int cmd_profile(int argc, char **argv, cli_globals *g);
 /* argv[0] "nvidia-mig-parted" or "mig-parted": mig-parted's CLI (drop-in). */
 int cmd_mig_parted(int argc, char **argv, cli_globals *g);
 int cmd_list(int argc, char **argv, cli_globals *g);
+int cmd_slurm(int argc, char **argv, cli_globals *g);
 
 /* Open the backend the globals name; prints nothing. */
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e);

@@ -38,6 +38,7 @@ static const struct {
     {"profile", cmd_profile, "run a workload, measure it, recommend the smallest MIG profile"},
     {"list", cmd_list, "GPUs and MIG devices with UUIDs, as nvidia-smi -L, -lgi, -lci, -lcip"},
     {"mig-parted", cmd_mig_parted, "answer as nvidia-mig-parted (apply, assert, export, ...)"},
+    {"slurm", cmd_slurm, "MIG slices as Slurm gres; reconfigure nodes through Slurm"},
 };
 
 static void usage(FILE *out)

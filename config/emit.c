@@ -142,6 +142,10 @@ static void yaml_entry(yout *y, const cfg_entry *en)
     yaml_selectors(y, en);
     plain(y, "mig-enabled");
     plain(y, en->mig_enabled ? "true" : "false");
+    if (en->mps) {
+        plain(y, "mps");
+        plain(y, "true");
+    }
     if (en->mig_enabled) {
         plain(y, "mig-devices");
         map_start(y, en->n_devices ? YAML_BLOCK_MAPPING_STYLE : YAML_FLOW_MAPPING_STYLE);
@@ -232,6 +236,8 @@ static json_t *json_entry(const cfg_entry *en)
     if (en->models)
         json_object_set_new(o, "models", json_strings(en->models, en->n_models));
     json_object_set_new(o, "mig-enabled", json_boolean(en->mig_enabled));
+    if (en->mps)
+        json_object_set_new(o, "mps", json_true());
     if (en->mig_enabled) {
         json_t *m = json_object();
         for (unsigned i = 0; i < en->n_devices; i++)
@@ -295,7 +301,7 @@ static bool entry_equal(const cfg_entry *a, const cfg_entry *b)
 {
     if (a->has_devices != b->has_devices || a->all_devices != b->all_devices ||
         a->n_indices != b->n_indices || a->n_filters != b->n_filters ||
-        a->mig_enabled != b->mig_enabled || a->n_devices != b->n_devices)
+        a->mig_enabled != b->mig_enabled || a->n_devices != b->n_devices || a->mps != b->mps)
         return false;
     for (unsigned i = 0; i < a->n_indices; i++)
         if (a->indices[i] != b->indices[i])

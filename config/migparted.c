@@ -303,7 +303,7 @@ static int parse_mig_devices(yd_doc *p, yaml_node_t *v, cfg_entry *en)
 /* ------------------------------------------------------------ entries */
 
 static const char entry_keys[] =
-    "devices, device-filter, mig-enabled, mig-devices, uuids, pci-bus-ids, models";
+    "devices, device-filter, mig-enabled, mig-devices, uuids, pci-bus-ids, models, mps";
 
 static int parse_entry(yd_doc *p, yaml_node_t *m, cfg_entry *en)
 {
@@ -334,6 +334,8 @@ static int parse_entry(yd_doc *p, yaml_node_t *m, cfg_entry *en)
             rc = parse_strings(p, v, "pci-bus-ids", check_bus_id, &en->n_bus_ids, &en->bus_ids);
         else if (!strcmp(key, "models"))
             rc = parse_strings(p, v, "models", check_model, &en->n_models, &en->models);
+        else if (!strcmp(key, "mps"))
+            rc = yd_bool(p, v, "mps", &en->mps);
         else
             rc = yd_fail(p, yd_node(p, pr->key), "unknown key '%.60s' in an entry; expected one of %s",
                       key, entry_keys);
@@ -351,6 +353,8 @@ static int parse_entry(yd_doc *p, yaml_node_t *m, cfg_entry *en)
     if (!en->mig_enabled && en->n_devices > 0)
         return yd_fail(p, devs, "mig-enabled is false but mig-devices lists instances; expected no "
                              "mig-devices (or {})");
+    if (en->mps && en->mig_enabled)
+        return yd_fail(p, m, "mps: true needs mig-enabled: false (MPS shares a whole GPU)");
     return 0;
 }
 

@@ -54,6 +54,10 @@ typedef struct {
     unsigned n_devices;
     cfg_mig_device *devices;
     unsigned line, col;
+    /* Extension `mps: true` (with mig-enabled: false): the planner gave these
+     * GPUs to CUDA MPS; apply ignores it, `migctl slurm gres` writes an MPS
+     * gres for them. */
+    bool mps;
 } cfg_entry;
 
 typedef struct {

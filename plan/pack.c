@@ -1303,7 +1303,8 @@ unsigned pack_layout_names(const mig_model *m, const mig_layout *l,
 static void gpu_signature(const fl_fleet *f, const pk_gpu *g, unsigned gi, char *buf, size_t len)
 {
     if (g->use != PK_GPU_MIG) {
-        snprintf(buf, len, "%s|off", f->gpus[gi].model->name);
+        /* MPS GPUs get their own entry (mps: true, for migctl slurm gres). */
+        snprintf(buf, len, "%s|%s", f->gpus[gi].model->name, g->use == PK_GPU_MPS ? "mps" : "off");
         return;
     }
     char names[MIG_MAX_GI][MIG_NAME_LEN + 4];
@@ -1318,6 +1319,7 @@ static int fill_entry(const fl_fleet *f, const pk_gpu *g, unsigned gi, cfg_entry
 {
     en->has_devices = true;
     en->mig_enabled = g->use == PK_GPU_MIG;
+    en->mps = g->use == PK_GPU_MPS;
     if (!en->mig_enabled)
         return 0;
     const mig_model *m = f->gpus[gi].model;

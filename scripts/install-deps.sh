@@ -15,6 +15,7 @@ PACKAGES=(
   libclang-rt-14-dev                 # libFuzzer and sanitizer runtimes for clang (CI's fuzz step)
   coinor-libcbc-dev                  # replan MILP (CBC, EPL-2.0)
   libglpk-dev                        # replan test oracle (GLPK, test only)
+  slurmctld slurmd slurm-client munge  # Slurm sandbox (scripts/slurm-sandbox.sh, tests/slurm)
 )
 
 missing=()

@@ -55,11 +55,13 @@ int k8s_config_name(const char *node, char *buf, unsigned len, mig_error *e)
     return 0;
 }
 
-/* Merge pinned keys ("1g.20gb@0", "1g.20gb@2") into counts ("1g.20gb": 2). */
+/* Merge pinned keys ("1g.20gb@0", "1g.20gb@2") into counts ("1g.20gb": 2), and drop the
+ * "mps" mark: mig-parted, which the mig-manager runs, knows neither extension. */
 static void counts_only(cfg_config *c)
 {
     for (unsigned j = 0; j < c->n_entries; j++) {
         cfg_entry *en = &c->entries[j];
+        en->mps = false; /* migctl's extension (for Slurm's mps gres): not mig-parted's */
         unsigned out = 0;
         for (unsigned d = 0; d < en->n_devices; d++) {
             cfg_mig_device dev = en->devices[d];
