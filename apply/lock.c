@@ -111,7 +111,9 @@ static int open_lock_dir(const char *dir, bool create, mig_error *e)
         close(dfd);
         return mig_fail(e, MIG_ERR_INPUT,
                         "refusing the lock directory %s: writable by %s (mode %04o); the lock "
-                        "must live where only its owner can create files",
+                        "must live where only its owner can create files (give --lock FILE or "
+                        "$MIGCTL_LOCK in such a directory, or keep a simulated node's state file "
+                        "in one)",
                         dir, (st.st_mode & S_IWOTH) ? "everyone" : "its group",
                         (unsigned)(st.st_mode & 07777));
     }

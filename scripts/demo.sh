@@ -21,7 +21,10 @@ if [ "${MIGCTL_BACKEND:-}" != sim ] && $M --backend nvml status >/dev/null 2>&1;
 fi
 
 export MIGCTL_BACKEND=sim
-export MIGCTL_SIM_STATE="${MIGCTL_SIM_STATE:-${TMPDIR:-/tmp}/migctl-demo.json}"
+# The simulated node lives in build/ (a directory of this user's own): apply
+# keeps its lock beside the state file and refuses a directory others can
+# write to, such as /tmp (docs/apply.md, "The lock").
+export MIGCTL_SIM_STATE="${MIGCTL_SIM_STATE:-$PWD/build/demo-node.json}"
 echo "== No GPU here: simulating an 8x H100 node in $MIGCTL_SIM_STATE"
 $M sim init --gpus 8xH100-SXM5-80GB --force
 echo
