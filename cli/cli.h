@@ -21,6 +21,7 @@ typedef struct {
     const char *backend;  /* --backend or $MIGCTL_BACKEND; NULL = default */
     const char *sim_path; /* --sim FILE or $MIGCTL_SIM_STATE */
     bool color;           /* stdout is a TTY and --no-color not given */
+    const char *lock_env; /* $MIGCTL_LOCK: apply's lock file, for every verb that takes it */
     const char *nvml_lib; /* $MIGCTL_NVML_LIB: the NVML library to load; NULL: default */
 } cli_globals;
 
@@ -54,12 +55,13 @@ int cmd_slurm(int argc, char **argv, cli_globals *g);
 int cli_open_backend(cli_globals *g, mig_backend **out, mig_error *e);
 
 /* For verbs that change GPUs one instance at a time (create, destroy, mode):
- * take apply's lock ($MIGCTL_LOCK, else beside the simulator's state file,
- * else /run/migctl/apply.lock; see apply/lock.h), waiting (and saying so on
- * stderr) while an apply or another such verb holds it, so they never
+ * take apply's lock (lock: the verb's --lock FILE, or NULL; else $MIGCTL_LOCK,
+ * else beside the simulator's state file, else /run/migctl/apply.lock; see
+ * apply/lock.h), waiting (and saying so on stderr) while an apply or another such verb holds it, so they never
  * interleave. A lock that cannot be taken stops the verb (fail closed): -1
  * with e set. Release with cli_change_unlock. */
-int cli_change_lock(cli_globals *g, const char *verb, int *fd, mig_error *e);
+int cli_change_lock(cli_globals *g, const char *verb, const char *lock, int *fd,
+                    mig_error *e);
 void cli_change_unlock(int fd);
 
 /* The state of GPU `gpu`, checking the index first: out of range is bad

@@ -343,7 +343,7 @@ static int run(const apply_args *a, cli_globals *g, apply_resources *res)
     journal_default_path(a->journal, sim_state, journal_path, sizeof journal_path);
     lock_options lo = {
         .path = a->lock,
-        .env_path = getenv("MIGCTL_LOCK"),
+        .env_path = g->lock_env,
         .sim_state = sim_state,
         .wait = !a->no_wait,
         .on_wait = on_lock_wait,

@@ -37,8 +37,9 @@
 
 static void create_usage(FILE *out)
 {
-    fprintf(out, "usage: migctl create -i GPU PROFILE[@START][,...] ... [-C] [--json]\n"
-                 "       migctl create -i GPU --gi ID[,ID...] [CI-PROFILE[,...] ...] [--json]\n\n"
+    fprintf(out, "usage: migctl create -i GPU PROFILE[@START][,...] ... [-C] [--lock FILE] [--json]\n"
+                 "       migctl create -i GPU --gi ID[,ID...] [CI-PROFILE[,...] ...] [--lock FILE]\n"
+                 "                     [--json]\n\n"
                  "Create GPU instances on GPU N, in the order given, as nvidia-smi mig -cgi does.\n"
                  "PROFILE is a GPU-instance profile name of the GPU's model (3g.40gb, 1g.10gb+me;\n"
                  "see 'migctl profiles -i N') or its numeric id (9); @START pins the placement\n"
@@ -52,6 +53,8 @@ static void create_usage(FILE *out)
                  "  -C            also create each GPU instance's default compute instance\n"
                  "  --gi ID,...   create compute instances in these GPU instances (-C may be\n"
                  "                added; it changes nothing there)\n"
+                 "  --lock FILE   apply's lock file (default $MIGCTL_LOCK, else beside the\n"
+                 "                simulator's state file, else /run/migctl/apply.lock)\n"
                  "  --json        machine-readable result\n");
 }
 
@@ -356,8 +359,10 @@ int cmd_create(int argc, char **argv, cli_globals *g)
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {"gi", required_argument, 0, 'G'},
+                                         {"lock", required_argument, 0, 'L'},
                                          {0, 0, 0, 0}};
     create_args a = {0};
+    const char *lock = NULL;
     bool have_gpu = false;
     int c;
     cli_getopt_reset();
@@ -376,6 +381,7 @@ int cmd_create(int argc, char **argv, cli_globals *g)
                                        "'%s'", optarg);
             break;
         case 'C': a.with_ci = true; break;
+        case 'L': lock = optarg; break;
         case 'j': a.json = true; break;
         case 'h': create_usage(stdout); return 0;
         default: return cli_option_error("create", c, argv);
@@ -413,7 +419,7 @@ int cmd_create(int argc, char **argv, cli_globals *g)
     mig_error e;
     mig_backend *b;
     int lock_fd;
-    if (cli_change_lock(g, "create", &lock_fd, &e) < 0) {
+    if (cli_change_lock(g, "create", lock, &lock_fd, &e) < 0) {
         free_all(copies, n_copies);
         return cli_report("create", &e);
     }

@@ -27,8 +27,9 @@
 
 static void destroy_usage(FILE *out)
 {
-    fprintf(out, "usage: migctl destroy -i GPU --gi ID[,ID...] [--ci ID] [--force] [--json]\n"
-                 "       migctl destroy -i GPU --all [--force] [--json]\n\n"
+    fprintf(out, "usage: migctl destroy -i GPU --gi ID[,ID...] [--ci ID] [--force] [--lock FILE]\n"
+                 "                      [--json]\n"
+                 "       migctl destroy -i GPU --all [--force] [--lock FILE] [--json]\n\n"
                  "Destroy compute instance --ci ID of GPU instance --gi ID on GPU N, or, without\n"
                  "--ci, every compute instance of the GPU instance and then the GPU instance.\n"
                  "Busy instances (processes running) are refused.\n\n"
@@ -38,6 +39,8 @@ static void destroy_usage(FILE *out)
                  "  --ci ID       only this compute instance\n"
                  "  --force       do not refuse busy instances; processes are NOT stopped, and\n"
                  "                the driver still refuses an instance with running processes\n"
+                 "  --lock FILE   apply's lock file (default $MIGCTL_LOCK, else beside the\n"
+                 "                simulator's state file, else /run/migctl/apply.lock)\n"
                  "  --json        machine-readable result\n");
 }
 
@@ -200,8 +203,10 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
                                          {"force", no_argument, 0, 'f'},
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"lock", required_argument, 0, 'L'},
                                          {0, 0, 0, 0}};
     destroy_args a = {0};
+    const char *lock = NULL;
     bool have_gpu = false, have_gi = false;
     int c;
     cli_getopt_reset();
@@ -227,6 +232,7 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
             a.have_ci = true;
             break;
         case 'f': a.force = true; break;
+        case 'L': lock = optarg; break;
         case 'j': a.json = true; break;
         case 'h': destroy_usage(stdout); return 0;
         default: return cli_option_error("destroy", c, argv);
@@ -244,7 +250,7 @@ int cmd_destroy(int argc, char **argv, cli_globals *g)
     mig_error e;
     mig_backend *b;
     int lock_fd;
-    if (cli_change_lock(g, "destroy", &lock_fd, &e) < 0)
+    if (cli_change_lock(g, "destroy", lock, &lock_fd, &e) < 0)
         return cli_report("destroy", &e);
     if (cli_open_backend(g, &b, &e) < 0) {
         cli_change_unlock(lock_fd);

@@ -22,7 +22,7 @@ int cmd_mig_parted(int argc, char **argv, cli_globals *g)
         .output_format = getenv("MIG_PARTED_OUTPUT_FORMAT"),
         .config_label = getenv("MIG_PARTED_CONFIG_LABEL"),
         .checkpoint_file = getenv("MIG_PARTED_CHECKPOINT_FILE"),
-        .lock = getenv("MIGCTL_LOCK"),
+        .lock = g->lock_env,
     };
     return migparted_main(argc, argv, &env, g);
 }

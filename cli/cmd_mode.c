@@ -28,8 +28,8 @@
 
 static void mode_usage(FILE *out)
 {
-    fprintf(out, "usage: migctl mode [-i GPUS] on|off [--json]\n"
-                 "       migctl mode [-i GPUS] --reset [--force] [--json]\n\n"
+    fprintf(out, "usage: migctl mode [-i GPUS] on|off [--lock FILE] [--json]\n"
+                 "       migctl mode [-i GPUS] --reset [--force] [--lock FILE] [--json]\n\n"
                  "Turn MIG mode on or off on GPU N. Hopper and later switch at once; on Ampere\n"
                  "the driver resets the GPU to switch. While processes hold the GPU the change\n"
                  "stays pending: stop them and run 'migctl mode -i N --reset' (or reboot).\n"
@@ -39,6 +39,8 @@ static void mode_usage(FILE *out)
                  "  --reset       reset the GPU now: a pending mode becomes current; every GPU\n"
                  "                instance is lost, so with instances present it needs --force\n"
                  "  --force       allow --reset to drop existing GPU instances\n"
+                 "  --lock FILE   apply's lock file (default $MIGCTL_LOCK, else beside the\n"
+                 "                simulator's state file, else /run/migctl/apply.lock)\n"
                  "  --json        machine-readable result\n");
 }
 
@@ -179,8 +181,10 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
                                          {"reset", no_argument, 0, 'r'},
                                          {"force", no_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"lock", required_argument, 0, 'L'},
                                          {0, 0, 0, 0}};
     mode_args a = {0};
+    const char *lock = NULL;
     const char *which = NULL;
     int c;
     cli_getopt_reset();
@@ -195,6 +199,7 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
         case 'j': a.json = true; break;
         case 'r': a.reset = true; break;
         case 'f': a.force = true; break;
+        case 'L': lock = optarg; break;
         case 'h': mode_usage(stdout); return 0;
         default: return cli_option_error("mode", c, argv);
         }
@@ -220,7 +225,7 @@ int cmd_mode(int argc, char **argv, cli_globals *g)
     mig_error e;
     mig_backend *b;
     int lock_fd;
-    if (cli_change_lock(g, "mode", &lock_fd, &e) < 0)
+    if (cli_change_lock(g, "mode", lock, &lock_fd, &e) < 0)
         return cli_report("mode", &e);
     if (cli_open_backend(g, &b, &e) < 0) {
         cli_change_unlock(lock_fd);

@@ -456,7 +456,7 @@ static int do_reconfigure(slurm_args *a, cli_globals *g)
         goto fail;
     const char *sim_state = sim_default_path(g->sim_path);
     char lock_file[4096], journal_path[4096];
-    lock_options lo = {.env_path = getenv("MIGCTL_LOCK"), .sim_state = sim_state, .wait = true};
+    lock_options lo = {.env_path = g->lock_env, .sim_state = sim_state, .wait = true};
     lock_path(&lo, lock_file, sizeof lock_file);
     journal_default_path(NULL, sim_state, journal_path, sizeof journal_path);
     if (!a->dry_run && lock_acquire(&lo, &lock_fd, &e) < 0)

@@ -40,10 +40,12 @@ static void say_waiting(const char *path, long holder, void *ctx)
         fprintf(stderr, "migctl: %s: waiting for the lock %s...\n", verb, path);
 }
 
-int cli_change_lock(cli_globals *g, const char *verb, int *fd, mig_error *e)
+int cli_change_lock(cli_globals *g, const char *verb, const char *lock, int *fd,
+                    mig_error *e)
 {
     lock_options o = {
-        .env_path = getenv("MIGCTL_LOCK"),
+        .path = lock,
+        .env_path = g->lock_env,
         .sim_state = sim_default_path(g->sim_path),
         .wait = true,
         .on_wait = say_waiting,

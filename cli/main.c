@@ -106,6 +106,7 @@ int main(int argc, char **argv)
         .sim_path = getenv("MIGCTL_SIM_STATE"),
         .color = isatty(STDOUT_FILENO) && !(no_color && *no_color),
         .nvml_lib = getenv("MIGCTL_NVML_LIB"),
+        .lock_env = getenv("MIGCTL_LOCK"),
     };
     if (take_globals(&argc, argv, &g) < 0)
         return 2;

@@ -172,3 +172,26 @@ gis() { "$MIGCTL" status -i "${1:-0}" --json | jq -c '[.gpus[0].gpu_instances[] 
     wait "$creator"
     [ "$("$MIGCTL" status --json | jq '.gpus[0].gpu_instances | length')" -eq 1 ]
 }
+
+@test "create, destroy and mode take --lock FILE as apply does" {
+    own="$BATS_TEST_TMPDIR/locks"
+    mkdir -m 0700 "$own"
+    # the default lock held elsewhere does not stop a create given another one
+    run flock "$MIGCTL_SIM_STATE.apply.lock" timeout 10 "$MIGCTL" create -i 0 1g.10gb \
+        --lock "$own/apply.lock"
+    [ "$status" -eq 0 ]
+    [ -f "$own/apply.lock" ]
+    # a lock in a directory anyone may write to is refused by every changing verb
+    open="$BATS_TEST_TMPDIR/open"
+    mkdir -m 0777 "$open"
+    chmod 0777 "$open"
+    before=$(checksum)
+    for args in "create -i 0 1g.10gb" "destroy -i 0 --all" "mode -i 1 on"; do
+        run "$MIGCTL" $args --lock "$open/apply.lock"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"refusing the lock directory $open: writable by everyone"* ]] ||
+            { echo "$args: $output"; false; }
+    done
+    [ "$(checksum)" = "$before" ]
+    [ ! -e "$open/apply.lock" ]
+}
