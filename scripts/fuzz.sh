@@ -41,7 +41,11 @@ if [ ${#targets[@]} -eq 0 ]; then
   done
 fi
 
-cmake --build "$build" --target "${targets[@]/#/fuzz_}" >/dev/null
+if ! cmake --build "$build" --target "${targets[@]/#/fuzz_}" >"$build/build.log" 2>&1; then
+  grep -E "error|FAILED" -A4 "$build/build.log" | head -40 >&2
+  echo "fuzz.sh: building the fuzz targets failed (whole log: $build/build.log)" >&2
+  exit 1
+fi
 
 status=0
 printf '%-14s %10s %7s %7s\n' target execs cov ft
