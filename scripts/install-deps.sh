@@ -28,5 +28,18 @@ fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "install-deps: installing ${missing[*]}" >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# One retry: a mirror hiccup or a dpkg step interrupted half way (dpkg
+# --configure -a finishes it) should not fail a fresh machine's first run.
+for try in 1 2; do
+  if $SUDO apt-get update -qq >"$log" 2>&1 &&
+     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+       "${missing[@]}" >>"$log" 2>&1; then
+    exit 0
+  fi
+  echo "install-deps: apt-get failed (try $try of 2):" >&2
+  grep -E "^(E:|dpkg: error|Errors were encountered)" -A3 "$log" | head -20 >&2 || tail -n 20 "$log" >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO dpkg --configure -a >>"$log" 2>&1 || true
+done
+exit 1
