@@ -135,7 +135,7 @@ chmod 755 "$B/etc/task-prolog.sh"
   cat <<EOF
 # Written by scripts/slurm-sandbox.sh; NodeName Gres= lines are rewritten by migctl slurm.
 ClusterName=migsandbox
-SlurmctldHost=localhost
+SlurmctldHost=localhost(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
