@@ -8,7 +8,7 @@
 #  - on a real GPU node it only reads: status and profiles, nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh build
 cmake -S . -B build -G Ninja >/dev/null
 cmake --build build >/dev/null
 M=build/migctl

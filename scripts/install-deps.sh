@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
 # install-deps.sh: install the Debian packages migctl needs to build and test.
 # Idempotent and fast when everything is already there (no apt-get at all).
+#
+#   scripts/install-deps.sh          everything: the build and every test (scripts/test.sh)
+#   scripts/install-deps.sh build    only what building migctl needs (scripts/demo.sh), so the
+#                                    main job does not depend on the test services' packages
 set -euo pipefail
 
-PACKAGES=(
+BUILD_PACKAGES=(
   gcc cmake ninja-build pkg-config   # toolchain
   libyaml-dev libjansson-dev         # config (YAML) and state/JSON
   libmicrohttpd-dev                  # exporter HTTP server
+  coinor-libcbc-dev                  # replan MILP (CBC, EPL-2.0)
+)
+PACKAGES=(
+  "${BUILD_PACKAGES[@]}"
   libcmocka-dev bats jq              # unit and CLI tests
   clang                              # fuzzers (libFuzzer)
   $(command -v kubectl >/dev/null || echo kubernetes-client)  # kubectl: k8s manifests parsed offline
   help2man dpkg-dev man-db zsh systemd  # the .deb: man pages, shlibdeps, and its checks
   prometheus curl tmux               # metrics tests: a real Prometheus, scrapes, top on a terminal
   libclang-rt-14-dev                 # libFuzzer and sanitizer runtimes for clang (CI's fuzz step)
-  coinor-libcbc-dev                  # replan MILP (CBC, EPL-2.0)
   libglpk-dev                        # replan test oracle (GLPK, test only)
   slurmctld slurmd slurm-client munge  # Slurm sandbox (scripts/slurm-sandbox.sh, tests/slurm)
 )
+
+case "${1:-all}" in
+  build) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  all) ;;
+  *) echo "usage: scripts/install-deps.sh [build|all]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
