@@ -10,7 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
 cmake -S . -B build -G Ninja >/dev/null
-cmake --build build >/dev/null
+# Quiet when it works; the compiler's and linker's errors (ninja prints them
+# on stdout) when it does not.
+if ! cmake --build build >build/demo-build.log 2>&1; then
+  grep -E "error|FAILED" -A4 build/demo-build.log | head -40 >&2
+  echo "demo: the build failed (whole log: build/demo-build.log)" >&2
+  exit 1
+fi
 M=build/migctl
 
 if [ "${MIGCTL_BACKEND:-}" != sim ] && $M --backend nvml status >/dev/null 2>&1; then

@@ -11,7 +11,7 @@ BUILD_PACKAGES=(
   gcc cmake ninja-build pkg-config   # toolchain
   libyaml-dev libjansson-dev         # config (YAML) and state/JSON
   libmicrohttpd-dev                  # exporter HTTP server
-  coinor-libcbc-dev                  # replan MILP (CBC, EPL-2.0)
+  coinor-libcbc-dev zlib1g-dev       # replan MILP (CBC, EPL-2.0; its pkg-config names -lz)
 )
 PACKAGES=(
   "${BUILD_PACKAGES[@]}"
