@@ -102,11 +102,13 @@ int sctl_shell(const char *cmd, unsigned timeout_ms, char **out, int *status, mi
     return sctl_run(argv, timeout_ms, out, status, e);
 }
 
-/* Run a Slurm client command, retrying for up to 15 s while it fails with a
- * connection error (slurmctld restarting). */
+/* Run a Slurm client command, retrying for up to 60 s while it fails with a
+ * connection error: slurmctld restarting for another node's reconfiguration
+ * (a rollout runs K at once; under load a restart took over 15 s in CI, and
+ * the restart command itself waits up to 30 s for slurmctld). */
 static int slurm_cmd(const char *const *argv, char **out, mig_error *e)
 {
-    long long deadline = now_ms() + 15000;
+    long long deadline = now_ms() + 60000;
     for (;;) {
         char *o = NULL;
         int st;
